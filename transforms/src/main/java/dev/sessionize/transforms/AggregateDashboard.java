@@ -1,0 +1,160 @@
+package dev.sessionize.transforms;
+
+import dev.sessionize.transforms.model.ClickEvent;
+import dev.sessionize.transforms.model.DashboardMinute;
+import java.math.BigDecimal;
+import java.util.ArrayList;
+import java.util.Comparator;
+import java.util.List;
+import java.util.Map;
+import java.util.TreeMap;
+import org.apache.beam.sdk.coders.Coder;
+import org.apache.beam.sdk.coders.CoderRegistry;
+import org.apache.beam.sdk.coders.SerializableCoder;
+import org.apache.beam.sdk.transforms.Combine;
+import org.apache.beam.sdk.transforms.Combine.CombineFn;
+import org.apache.beam.sdk.transforms.DoFn;
+import org.apache.beam.sdk.transforms.PTransform;
+import org.apache.beam.sdk.transforms.ParDo;
+import org.apache.beam.sdk.transforms.windowing.AfterProcessingTime;
+import org.apache.beam.sdk.transforms.windowing.AfterWatermark;
+import org.apache.beam.sdk.transforms.windowing.BoundedWindow;
+import org.apache.beam.sdk.transforms.windowing.FixedWindows;
+import org.apache.beam.sdk.transforms.windowing.IntervalWindow;
+import org.apache.beam.sdk.transforms.windowing.Window;
+import org.apache.beam.sdk.values.PCollection;
+
+/**
+ * Accepted events to live dashboard documents: fixed windows (1 minute), an early firing every
+ * {@code dashboardFiring} of processing time while events arrive, one when the watermark passes the
+ * end of the minute, and late firings (batched the same way) for late events; accumulating, so each
+ * document is the whole minute so far. Allowed lateness is gap + allowed lateness, so every event
+ * that reaches a session also reaches its minute.
+ */
+public class AggregateDashboard
+    extends PTransform<PCollection<ClickEvent>, PCollection<DashboardMinute>> {
+  private final SessionizeConfig config;
+
+  private AggregateDashboard(SessionizeConfig config) {
+    this.config = config;
+  }
+
+  public static AggregateDashboard of(SessionizeConfig config) {
+    return new AggregateDashboard(config);
+  }
+
+  @Override
+  public PCollection<DashboardMinute> expand(PCollection<ClickEvent> events) {
+    return events
+        .apply(
+            "WindowIntoMinutes",
+            Window.<ClickEvent>into(FixedWindows.of(config.dashboardWindow()))
+                .triggering(
+                    AfterWatermark.pastEndOfWindow()
+                        .withEarlyFirings(
+                            AfterProcessingTime.pastFirstElementInPane()
+                                .plusDelayOf(config.dashboardFiring()))
+                        .withLateFirings(
+                            AfterProcessingTime.pastFirstElementInPane()
+                                .plusDelayOf(config.dashboardFiring())))
+                .withAllowedLateness(config.lateness())
+                .accumulatingFiredPanes())
+        .apply(
+            "CombineMinute",
+            Combine.globally(new DashboardCombineFn(config.reportingCurrency())).withoutDefaults())
+        .apply("BuildDashboardDocuments", ParDo.of(new BuildDocumentFn(config)))
+        .setCoder(SerializableCoder.of(DashboardMinute.class));
+  }
+
+  static class DashboardCombineFn
+      extends CombineFn<ClickEvent, DashboardAccumulator, DashboardAccumulator> {
+    private final String reportingCurrency;
+
+    DashboardCombineFn(String reportingCurrency) {
+      this.reportingCurrency = reportingCurrency;
+    }
+
+    @Override
+    public DashboardAccumulator createAccumulator() {
+      return new DashboardAccumulator();
+    }
+
+    @Override
+    public DashboardAccumulator addInput(DashboardAccumulator acc, ClickEvent event) {
+      acc.add(event, reportingCurrency);
+      return acc;
+    }
+
+    @Override
+    public DashboardAccumulator mergeAccumulators(Iterable<DashboardAccumulator> accumulators) {
+      DashboardAccumulator merged = new DashboardAccumulator();
+      for (DashboardAccumulator a : accumulators) {
+        merged.merge(a);
+      }
+      return merged;
+    }
+
+    @Override
+    public DashboardAccumulator extractOutput(DashboardAccumulator acc) {
+      DashboardAccumulator copy = new DashboardAccumulator();
+      copy.merge(acc);
+      return copy;
+    }
+
+    @Override
+    public Coder<DashboardAccumulator> getAccumulatorCoder(
+        CoderRegistry registry, Coder<ClickEvent> inputCoder) {
+      return new DashboardAccumulator.Coder();
+    }
+
+    @Override
+    public Coder<DashboardAccumulator> getDefaultOutputCoder(
+        CoderRegistry registry, Coder<ClickEvent> inputCoder) {
+      return new DashboardAccumulator.Coder();
+    }
+  }
+
+  static class BuildDocumentFn extends DoFn<DashboardAccumulator, DashboardMinute> {
+    private final int topPages;
+    private final Clock clock;
+
+    BuildDocumentFn(SessionizeConfig config) {
+      this.topPages = config.dashboardTopPages();
+      this.clock = config.clock();
+    }
+
+    @ProcessElement
+    public void process(
+        @Element DashboardAccumulator acc,
+        BoundedWindow window,
+        OutputReceiver<DashboardMinute> out) {
+      out.output(toDocument(acc, ((IntervalWindow) window).start(), topPages, clock));
+    }
+  }
+
+  static DashboardMinute toDocument(
+      DashboardAccumulator acc, org.joda.time.Instant windowStart, int topN, Clock clock) {
+    List<Map.Entry<String, Long>> pages = new ArrayList<>(acc.pageViewsByPage.entrySet());
+    pages.sort(
+        Map.Entry.<String, Long>comparingByValue(Comparator.reverseOrder())
+            .thenComparing(Map.Entry.comparingByKey()));
+    List<DashboardMinute.PageViews> top = new ArrayList<>();
+    for (int i = 0; i < Math.min(topN, pages.size()); i++) {
+      top.add(DashboardMinute.PageViews.of(pages.get(i).getKey(), pages.get(i).getValue()));
+    }
+    return DashboardMinute.builder()
+        .setWindowStart(windowStart)
+        .setEvents(acc.events)
+        .setPageViews(acc.pageViews)
+        .setClicks(acc.clicks)
+        .setPurchases(acc.purchases)
+        .setRevenue(BigDecimal.valueOf(acc.revenueCents, 2))
+        .setUniqueUsers(acc.uniqueUsers())
+        .setSessionsStarted(acc.sessionsStarted)
+        .setTopPages(top)
+        .setByCountry(new TreeMap<>(acc.eventsByCountry))
+        .setByDevice(new TreeMap<>(acc.eventsByDevice))
+        .setUpdatedAt(clock.now())
+        .build();
+  }
+}

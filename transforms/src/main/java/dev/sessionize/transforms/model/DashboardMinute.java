@@ -1,0 +1,154 @@
+package dev.sessionize.transforms.model;
+
+import com.fasterxml.jackson.core.JsonGenerator;
+import com.google.auto.value.AutoValue;
+import java.io.IOException;
+import java.io.Serializable;
+import java.io.StringWriter;
+import java.io.UncheckedIOException;
+import java.math.BigDecimal;
+import java.util.List;
+import java.util.Map;
+import org.joda.time.Instant;
+import org.joda.time.format.DateTimeFormat;
+import org.joda.time.format.DateTimeFormatter;
+
+/**
+ * One firing of a dashboard window: the document stored at {@code dash:minute:<minute>}. One of
+ * these per window per firing, so it uses Java serialization (not a hot path).
+ */
+@AutoValue
+public abstract class DashboardMinute implements Serializable {
+  private static final long serialVersionUID = 1L;
+  private static final DateTimeFormatter MINUTE =
+      DateTimeFormat.forPattern("yyyy-MM-dd'T'HH:mm'Z'").withZoneUTC();
+
+  public abstract Instant windowStart();
+
+  public abstract long events();
+
+  public abstract long pageViews();
+
+  public abstract long clicks();
+
+  public abstract long purchases();
+
+  /** In the reporting currency, scale 2. */
+  public abstract BigDecimal revenue();
+
+  /** HyperLogLog estimate. */
+  public abstract long uniqueUsers();
+
+  public abstract long sessionsStarted();
+
+  /** Most viewed pages, most views first (ties by page). */
+  public abstract List<PageViews> topPages();
+
+  /** Events per country, sorted by country. */
+  public abstract Map<String, Long> byCountry();
+
+  /** Events per device type, sorted by device type. */
+  public abstract Map<String, Long> byDevice();
+
+  /** Processing time of the firing. */
+  public abstract Instant updatedAt();
+
+  /** {@code yyyy-MM-ddTHH:mmZ} of the window start. */
+  public String minute() {
+    return MINUTE.print(windowStart());
+  }
+
+  /** The Redis key of this document: {@code dash:minute:<yyyy-MM-ddTHH:mmZ>}. */
+  public String redisKey() {
+    return "dash:minute:" + minute();
+  }
+
+  public static Builder builder() {
+    return new AutoValue_DashboardMinute.Builder();
+  }
+
+  /** The document of the spec. */
+  public String toJson() {
+    StringWriter writer = new StringWriter();
+    try (JsonGenerator g = Json.FACTORY.createGenerator(writer)) {
+      g.writeStartObject();
+      g.writeStringField("window_start", Json.formatInstant(windowStart()));
+      g.writeNumberField("events", events());
+      g.writeNumberField("page_views", pageViews());
+      g.writeNumberField("clicks", clicks());
+      g.writeNumberField("purchases", purchases());
+      g.writeFieldName("revenue");
+      g.writeNumber(revenue());
+      g.writeNumberField("unique_users", uniqueUsers());
+      g.writeNumberField("sessions_started", sessionsStarted());
+      g.writeArrayFieldStart("top_pages");
+      for (PageViews p : topPages()) {
+        g.writeStartObject();
+        g.writeStringField("page", p.page());
+        g.writeNumberField("views", p.views());
+        g.writeEndObject();
+      }
+      g.writeEndArray();
+      writeCounts(g, "by_country", byCountry());
+      writeCounts(g, "by_device", byDevice());
+      g.writeStringField("updated_at", Json.formatInstant(updatedAt()));
+      g.writeEndObject();
+    } catch (IOException e) {
+      throw new UncheckedIOException(e);
+    }
+    return writer.toString();
+  }
+
+  private static void writeCounts(JsonGenerator g, String field, Map<String, Long> counts)
+      throws IOException {
+    g.writeObjectFieldStart(field);
+    for (Map.Entry<String, Long> e : counts.entrySet()) {
+      g.writeNumberField(e.getKey(), e.getValue());
+    }
+    g.writeEndObject();
+  }
+
+  /** Builder for {@link DashboardMinute}. */
+  @AutoValue.Builder
+  public abstract static class Builder {
+    public abstract Builder setWindowStart(Instant value);
+
+    public abstract Builder setEvents(long value);
+
+    public abstract Builder setPageViews(long value);
+
+    public abstract Builder setClicks(long value);
+
+    public abstract Builder setPurchases(long value);
+
+    public abstract Builder setRevenue(BigDecimal value);
+
+    public abstract Builder setUniqueUsers(long value);
+
+    public abstract Builder setSessionsStarted(long value);
+
+    public abstract Builder setTopPages(List<PageViews> value);
+
+    public abstract Builder setByCountry(Map<String, Long> value);
+
+    public abstract Builder setByDevice(Map<String, Long> value);
+
+    public abstract Builder setUpdatedAt(Instant value);
+
+    public abstract DashboardMinute build();
+  }
+
+  /** A page and its views in the window. */
+  @AutoValue
+  public abstract static class PageViews implements Serializable {
+    private static final long serialVersionUID = 1L;
+
+    public abstract String page();
+
+    public abstract long views();
+
+    public static PageViews of(String page, long views) {
+      return new AutoValue_DashboardMinute_PageViews(page, views);
+    }
+  }
+}
