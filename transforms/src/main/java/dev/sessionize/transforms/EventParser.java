@@ -46,8 +46,28 @@ public final class EventParser implements Serializable {
     this.maxFutureSkew = maxFutureSkew;
   }
 
-  /** Parses {@code payload}; {@code now} is the processing time used for FUTURE_TIMESTAMP. */
+  /**
+   * Parses {@code payload}; {@code now} is the processing time used for FUTURE_TIMESTAMP. Never
+   * throws on data: an unexpected failure of the JSON library becomes MALFORMED_JSON with the
+   * exception named in the detail.
+   */
   public Outcome parse(byte[] payload, Instant now) {
+    try {
+      return parseChecked(payload, now);
+    } catch (RuntimeException e) {
+      return Outcome.reject(
+          Reason.MALFORMED_JSON,
+          "unparseable record ("
+              + e.getClass().getSimpleName()
+              + ": "
+              + abbreviate(String.valueOf(e.getMessage()))
+              + ")",
+          null,
+          null);
+    }
+  }
+
+  private Outcome parseChecked(byte[] payload, Instant now) {
     if (payload.length > maxRecordBytes) {
       return Outcome.reject(
           Reason.OVERSIZE,
@@ -286,6 +306,10 @@ public final class EventParser implements Serializable {
   private static AmountOrError parseAmount(JsonNode node) {
     BigDecimal amount;
     if (node.isNumber()) {
+      // Jackson keeps a float that overflows a double (1e400) as an infinite double.
+      if (node.isDouble() && !Double.isFinite(node.doubleValue())) {
+        return AmountOrError.error("is beyond the range of a number");
+      }
       amount = node.decimalValue();
     } else if (node.isTextual()) {
       String text = node.textValue().trim();

@@ -44,6 +44,8 @@ public abstract class DeadLetter {
   /** Processing time of the rejection. */
   public abstract Instant rejectedAt();
 
+  public abstract Builder toBuilder();
+
   public static Builder builder() {
     return new AutoValue_DeadLetter.Builder().setSourcePartition(-1).setSourceOffset(-1L);
   }

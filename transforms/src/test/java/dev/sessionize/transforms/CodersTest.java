@@ -1,0 +1,149 @@
+package dev.sessionize.transforms;
+
+import static dev.sessionize.transforms.TestEvents.at;
+import static dev.sessionize.transforms.TestEvents.atSeconds;
+import static org.hamcrest.MatcherAssert.assertThat;
+import static org.hamcrest.Matchers.lessThanOrEqualTo;
+import static org.junit.Assert.assertEquals;
+
+import dev.sessionize.transforms.model.ClickEvent;
+import dev.sessionize.transforms.model.DeadLetter;
+import dev.sessionize.transforms.model.RawRecord;
+import dev.sessionize.transforms.model.Reason;
+import dev.sessionize.transforms.model.Session;
+import java.math.BigDecimal;
+import java.util.List;
+import java.util.Map;
+import java.util.TreeMap;
+import org.apache.beam.sdk.coders.Coder;
+import org.apache.beam.sdk.testing.CoderProperties;
+import org.apache.beam.sdk.util.CoderUtils;
+import org.junit.Test;
+import org.junit.runner.RunWith;
+import org.junit.runners.JUnit4;
+
+/** Round trips of every hand-written coder, and the size of the session state. */
+@RunWith(JUnit4.class)
+public class CodersTest {
+
+  @Test
+  public void clickEventRoundTripsWithAndWithoutOptionalFields() throws Exception {
+    ClickEvent full =
+        TestEvents.purchase("ü-user", "e1", at(3), "/checkout?x=1", "12.34", "EUR").toBuilder()
+            .setClientSessionId("client-1")
+            .setReferrer("https://ref")
+            .setDeviceType("mobile")
+            .setCountry("DE")
+            .setOpensSession(true)
+            .setSourceTopic("clickstream_events")
+            .setSourcePartition(7)
+            .setSourceOffset(123456789L)
+            .build();
+    ClickEvent bare = TestEvents.event("u", null, "other", at(-100000), null);
+    CoderProperties.coderDecodeEncodeEqual(ClickEvent.ClickEventCoder.of(), full);
+    CoderProperties.coderDecodeEncodeEqual(ClickEvent.ClickEventCoder.of(), bare);
+    CoderProperties.coderDeterministic(ClickEvent.ClickEventCoder.of(), full, full);
+  }
+
+  @Test
+  public void rawRecordAndDeadLetterRoundTrip() throws Exception {
+    RawRecord raw = RawRecord.of(new byte[] {1, 2, (byte) 0xff}, "t", 0, 0);
+    assertEquals(
+        raw.sourceTopic(), CoderUtils.clone(RawRecord.RawRecordCoder.of(), raw).sourceTopic());
+    RawRecord decoded = CoderUtils.clone(RawRecord.RawRecordCoder.of(), raw);
+    assertEquals(
+        List.of((byte) 1, (byte) 2, (byte) -1),
+        List.of(decoded.payload()[0], decoded.payload()[1], decoded.payload()[2]));
+    assertEquals(
+        -1,
+        CoderUtils.clone(RawRecord.RawRecordCoder.of(), RawRecord.of(new byte[0])).sourceOffset());
+
+    DeadLetter letter =
+        DeadLetter.builder()
+            .setReason(Reason.TOO_LATE)
+            .setDetail("late")
+            .setPayload("{}".getBytes())
+            .setUserId("u")
+            .setEventTime(at(1))
+            .setRejectedAt(at(2))
+            .build();
+    DeadLetter back = CoderUtils.clone(DeadLetter.DeadLetterCoder.of(), letter);
+    assertEquals(letter.toJson(), back.toJson());
+  }
+
+  @Test
+  public void sessionRoundTrips() throws Exception {
+    Map<String, BigDecimal> byCurrency = new TreeMap<>();
+    byCurrency.put("EUR", new BigDecimal("3.10"));
+    byCurrency.put("USD", new BigDecimal("12.00"));
+    Session session =
+        Session.builder()
+            .setSessionId(Session.idFor("u", at(0)))
+            .setUserId("u")
+            .setClientSessionId(null)
+            .setStartTime(at(0))
+            .setEndTime(at(9))
+            .setDurationSeconds(540)
+            .setEventCount(4)
+            .setPageViewCount(2)
+            .setClickCount(1)
+            .setPurchaseCount(1)
+            .setPagesVisited(List.of("/a", "/b"))
+            .setEntryPage("/a")
+            .setExitPage("/b")
+            .setReferrer(null)
+            .setDeviceType("desktop")
+            .setCountry(null)
+            .setConversion(true)
+            .setRevenue(new BigDecimal("12.00"))
+            .setRevenueByCurrency(byCurrency)
+            .setVersion(3)
+            .setIsFinal(true)
+            .setEmittedAt(at(50))
+            .setSupersededSessionIds(List.of(Session.idFor("u", at(2))))
+            .build();
+    CoderProperties.coderDecodeEncodeEqual(Session.SessionCoder.of(), session);
+    assertEquals(at(2), Session.startOf(Session.idFor("u", at(2))));
+  }
+
+  @Test
+  public void sessionAccumulatorRoundTripsIncludingEmptyAndInlinePages() throws Exception {
+    SessionCombineFn fn = new SessionCombineFn(3);
+    Coder<SessionAccumulator> coder = new SessionAccumulator.Coder(3);
+    CoderProperties.coderDecodeEncodeEqual(coder, fn.createAccumulator());
+    SessionAccumulator acc = fn.createAccumulator();
+    for (int i = 0; i < 6; i++) {
+      // More pages than the cap: the exit page (the latest) is not in the capped list.
+      fn.addInput(acc, TestEvents.view("u", "e" + i, atSeconds(i * 10), "/page" + i));
+    }
+    fn.addInput(acc, TestEvents.purchase("u", "p", atSeconds(5), null, "1.99", "GBP"));
+    CoderProperties.coderDecodeEncodeEqual(coder, acc);
+    assertEquals("/page5", CoderUtils.clone(coder, acc).exitPage());
+  }
+
+  @Test
+  public void typicalSessionStateIsAtMost300Bytes() throws Exception {
+    SessionCombineFn fn = new SessionCombineFn(200);
+    SessionAccumulator acc = fn.createAccumulator();
+    String[] pages = {"/", "/products/shoes", "/products/shoes/123", "/cart", "/checkout"};
+    for (int i = 0; i < 10; i++) {
+      ClickEvent e =
+          TestEvents.event(
+                  "user-000123",
+                  "evt-" + i,
+                  i % 3 == 0 ? "click" : "page_view",
+                  atSeconds(i * 45L),
+                  pages[i % pages.length])
+              .toBuilder()
+              .setClientSessionId("3f1c2a9e-6a2b-4a4f-9a55-0c2d1e6b7f10")
+              .setReferrer("https://www.google.com/search?q=shoes")
+              .setDeviceType("mobile")
+              .setCountry("US")
+              .build();
+      fn.addInput(acc, e);
+    }
+    int bytes = CoderUtils.encodeToByteArray(new SessionAccumulator.Coder(200), acc).length;
+    System.out.println("typical session state (10 events, 5 pages): " + bytes + " bytes");
+    assertThat(bytes, lessThanOrEqualTo(300));
+  }
+}
