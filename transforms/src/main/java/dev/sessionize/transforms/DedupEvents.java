@@ -173,12 +173,13 @@ public class DedupEvents extends PTransform<PCollection<ClickEvent>, PCollection
 
     @OnTimer("expiry")
     public void onExpiry(
-        @Timestamp Instant firedAt,
+        OnTimerContext context,
         @StateId("seen") MapState<String, Long> seen,
         @StateId("latest") ValueState<Long> latest,
         @StateId("timerAt") ValueState<Long> timerAt,
         @TimerId("expiry") Timer expiry) {
-      long horizon = firedAt.getMillis() - retentionMillis;
+      // The firing time: the timer has no output timestamp, so @Timestamp would not be it.
+      long horizon = context.fireTimestamp().getMillis() - retentionMillis;
       long oldestKept = Long.MAX_VALUE;
       List<String> expired = new ArrayList<>();
       for (Map.Entry<String, Long> entry : seen.entries().read()) {

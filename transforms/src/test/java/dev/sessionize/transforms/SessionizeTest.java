@@ -346,15 +346,27 @@ public class SessionizeTest {
                 // No event id: never a duplicate.
                 TimestampedValue.of(TestEvents.event("bob", null, "click", at(2), "/x"), at(2)),
                 TimestampedValue.of(TestEvents.event("bob", null, "click", at(2), "/x"), at(2)))
+            .addElements(
+                TimestampedValue.of(view("carol", "c1", at(0), "/a"), at(0)),
+                TimestampedValue.of(view("carol", "c2", at(30), "/b"), at(30)))
             .advanceWatermarkTo(at(20))
             .addElements(TimestampedValue.of(view("alice", "a2", at(3), "/shoes"), at(3)))
+            // Carol's dedup timer (first event 0 + retention 40) fires and forgets c1 only:
+            // c2 (30) is still within its retention, so its repeat is a duplicate.
+            .advanceWatermarkTo(at(41))
+            .addElements(TimestampedValue.of(view("carol", "c2", at(30), "/b"), at(30)))
             .advanceWatermarkToInfinity();
 
     PCollection<String> lines =
         finalSummaries(
             sessionize(p.apply(stream), TestEvents.config()).get(SessionizeClickstream.SESSIONS),
             "Final");
-    PAssert.that(lines).containsInAnyOrder("alice 0..3 events=2", "bob 1..2 events=3");
+    PAssert.that(lines)
+        .containsInAnyOrder(
+            "alice 0..3 events=2",
+            "bob 1..2 events=3",
+            "carol 0..0 events=1",
+            "carol 30..30 events=1");
     p.run().waitUntilFinish();
   }
 

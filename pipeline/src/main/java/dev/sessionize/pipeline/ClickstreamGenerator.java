@@ -1,0 +1,378 @@
+package dev.sessionize.pipeline;
+
+import com.fasterxml.jackson.core.JsonGenerator;
+import dev.sessionize.transforms.model.Json;
+import java.io.ByteArrayOutputStream;
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.nio.charset.StandardCharsets;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.Comparator;
+import java.util.List;
+import java.util.Random;
+import java.util.UUID;
+import org.checkerframework.checker.nullness.qual.Nullable;
+import org.joda.time.Duration;
+import org.joda.time.Instant;
+
+/**
+ * Generates realistic users' clickstreams, deterministically from a seed: each user has sessions of
+ * page views, clicks and the odd purchase, separated by idle periods longer than the session gap.
+ * Optional faults in given proportions: out-of-order delivery (bounded delay), duplicates (the same
+ * record sent again), malformed records (one of several kinds, with the reason they must get) and
+ * late records (delivered long after their event time).
+ *
+ * <p>{@link #generate()} returns the records in delivery order with what each one is, so tests can
+ * compute the expected outcome independently of the pipeline.
+ */
+public final class ClickstreamGenerator {
+  /** What a generated record is. */
+  public enum Kind {
+    EVENT,
+    DUPLICATE,
+    LATE,
+    MALFORMED
+  }
+
+  /** One generated record. */
+  public static final class Record {
+    public final byte[] payload;
+    public final Kind kind;
+
+    /** The event time for events, duplicates and late records; null for malformed ones. */
+    public final @Nullable Instant eventTime;
+
+    /** When the record is delivered: event time plus its delay; orders the stream. */
+    public final Instant deliveredAt;
+
+    /** For malformed records, the dead-letter reason the record must get. */
+    public final @Nullable String expectedReason;
+
+    public final @Nullable String userId;
+    public final @Nullable String eventId;
+
+    Record(
+        byte[] payload,
+        Kind kind,
+        @Nullable Instant eventTime,
+        Instant deliveredAt,
+        @Nullable String expectedReason,
+        @Nullable String userId,
+        @Nullable String eventId) {
+      this.payload = payload;
+      this.kind = kind;
+      this.eventTime = eventTime;
+      this.deliveredAt = deliveredAt;
+      this.expectedReason = expectedReason;
+      this.userId = userId;
+      this.eventId = eventId;
+    }
+  }
+
+  /**
+   * Writes a generated stream as JSON lines, in delivery order: {@code --events=N --users=N
+   * --seed=N --duplicates=RATE --malformed=RATE --late=RATE --output=FILE}.
+   */
+  public static void main(String[] args) throws IOException {
+    ClickstreamGenerator generator = new ClickstreamGenerator();
+    String output = "clickstream.jsonl";
+    for (String arg : args) {
+      String[] kv = arg.replaceFirst("^--", "").split("=", 2);
+      if (kv.length != 2) {
+        throw new IllegalArgumentException("expected --name=value, got " + arg);
+      }
+      switch (kv[0]) {
+        case "events":
+          generator.events(Integer.parseInt(kv[1]));
+          break;
+        case "users":
+          generator.users(Integer.parseInt(kv[1]));
+          break;
+        case "seed":
+          generator.seed(Long.parseLong(kv[1]));
+          break;
+        case "duplicates":
+          generator.duplicateRate(Double.parseDouble(kv[1]));
+          break;
+        case "malformed":
+          generator.malformedRate(Double.parseDouble(kv[1]));
+          break;
+        case "late":
+          generator.lateRate(Double.parseDouble(kv[1]));
+          break;
+        case "start":
+          generator.start(Instant.parse(kv[1]));
+          break;
+        case "output":
+          output = kv[1];
+          break;
+        default:
+          throw new IllegalArgumentException("unknown option --" + kv[0]);
+      }
+    }
+    List<Record> records = generator.generate();
+    try (java.io.OutputStream out =
+        new java.io.BufferedOutputStream(new java.io.FileOutputStream(output))) {
+      for (Record r : records) {
+        out.write(r.payload);
+        out.write('\n');
+      }
+    }
+    System.out.println("wrote " + records.size() + " records to " + output);
+  }
+
+  private static final String[] PAGES = {
+    "/",
+    "/search?q=shoes",
+    "/products/shoes",
+    "/products/shoes/123",
+    "/products/shoes/456",
+    "/products/bags",
+    "/products/bags/789",
+    "/cart",
+    "/checkout",
+    "/account",
+    "/help",
+    "/blog/fall-sale",
+    "/products/hats",
+    "/products/hats/42",
+    "/wishlist"
+  };
+  private static final String[] REFERRERS = {
+    null,
+    "https://www.google.com/",
+    "https://www.bing.com/",
+    "https://news.example.com/deals",
+    "https://social.example.com/post/1"
+  };
+  private static final String[] DEVICES = {"mobile", "desktop", "tablet"};
+  private static final String[] COUNTRIES = {"US", "DE", "FR", "GB", "IN", "BR", "JP", "NL"};
+  private static final String[] CURRENCIES = {"USD", "USD", "USD", "EUR", "GBP"};
+
+  private long seed = 42;
+  private int events = 10_000;
+  private int users = 500;
+  private Instant start = Instant.parse("2026-11-24T00:00:00Z");
+  private Duration maxOutOfOrder = Duration.standardMinutes(4);
+  private double duplicateRate;
+  private double malformedRate;
+  private double lateRate;
+
+  public ClickstreamGenerator seed(long value) {
+    this.seed = value;
+    return this;
+  }
+
+  /** Number of distinct events (duplicates, malformed and late records come on top). */
+  public ClickstreamGenerator events(int value) {
+    this.events = value;
+    return this;
+  }
+
+  public ClickstreamGenerator users(int value) {
+    this.users = value;
+    return this;
+  }
+
+  public ClickstreamGenerator start(Instant value) {
+    this.start = value;
+    return this;
+  }
+
+  /** Each record is delayed by a uniform random 0..max; keep it below the watermark's bound. */
+  public ClickstreamGenerator maxOutOfOrder(Duration value) {
+    this.maxOutOfOrder = value;
+    return this;
+  }
+
+  public ClickstreamGenerator duplicateRate(double value) {
+    this.duplicateRate = value;
+    return this;
+  }
+
+  public ClickstreamGenerator malformedRate(double value) {
+    this.malformedRate = value;
+    return this;
+  }
+
+  /** Share of events delivered 50 min to 3 h after their event time. */
+  public ClickstreamGenerator lateRate(double value) {
+    this.lateRate = value;
+    return this;
+  }
+
+  /** The whole stream in delivery order. */
+  public List<Record> generate() {
+    Random random = new Random(seed);
+    List<Record> records = new ArrayList<>();
+    int perUser = Math.max(1, events / users);
+    int made = 0;
+    for (int u = 0; u < users && made < events; u++) {
+      int quota = u == users - 1 ? events - made : Math.min(perUser, events - made);
+      made += userTimeline(random, String.format("user-%05d", u), quota, records);
+    }
+    List<Record> extra = new ArrayList<>();
+    for (Record r : records) {
+      if (random.nextDouble() < duplicateRate) {
+        Instant again = r.deliveredAt.plus(Duration.millis(random.nextInt(120_000)));
+        extra.add(
+            new Record(r.payload, Kind.DUPLICATE, r.eventTime, again, null, r.userId, r.eventId));
+      }
+      if (random.nextDouble() < malformedRate) {
+        extra.add(malformed(random, r.deliveredAt));
+      }
+    }
+    records.addAll(extra);
+    records.sort(Comparator.comparing((Record r) -> r.deliveredAt));
+    return records;
+  }
+
+  private int userTimeline(Random random, String userId, int quota, List<Record> out) {
+    Instant t = start.plus(Duration.millis((long) (random.nextDouble() * 3_600_000)));
+    String device = DEVICES[random.nextInt(DEVICES.length)];
+    String country = COUNTRIES[random.nextInt(COUNTRIES.length)];
+    int made = 0;
+    int eventSeq = 0;
+    while (made < quota) {
+      String clientSession = new UUID(random.nextLong(), random.nextLong()).toString();
+      String referrer = REFERRERS[random.nextInt(REFERRERS.length)];
+      int length = 1 + (int) Math.min(60, -Math.log(1 - random.nextDouble()) * 9);
+      for (int i = 0; i < length && made < quota; i++) {
+        String type;
+        double roll = random.nextDouble();
+        if (roll < 0.6) {
+          type = "page_view";
+        } else if (roll < 0.95) {
+          type = "click";
+        } else if (roll < 0.98) {
+          type = "purchase";
+        } else {
+          type = "scroll";
+        }
+        String eventId = userId + "-" + (eventSeq++);
+        String page = PAGES[random.nextInt(PAGES.length)];
+        byte[] payload =
+            eventJson(
+                random, userId, eventId, type, t, clientSession, page, referrer, device, country);
+        Instant delivered;
+        Kind kind;
+        if (random.nextDouble() < lateRate) {
+          kind = Kind.LATE;
+          delivered = t.plus(Duration.millis(3_000_000 + random.nextInt(7_800_000)));
+        } else {
+          kind = Kind.EVENT;
+          delivered = t.plus(Duration.millis(random.nextInt((int) maxOutOfOrder.getMillis() + 1)));
+        }
+        out.add(new Record(payload, kind, t, delivered, null, userId, eventId));
+        made++;
+        // Within a session: seconds to a few minutes between events, never near the gap.
+        t =
+            t.plus(
+                Duration.millis(
+                    2_000 + (long) Math.min(600_000, -Math.log(1 - random.nextDouble()) * 60_000)));
+      }
+      // Between sessions: idle 40 minutes to 4 hours.
+      t = t.plus(Duration.millis(2_400_000 + random.nextInt(12_000_000)));
+    }
+    return made;
+  }
+
+  private static byte[] eventJson(
+      Random random,
+      String userId,
+      String eventId,
+      String type,
+      Instant t,
+      String clientSession,
+      String page,
+      @Nullable String referrer,
+      String device,
+      String country) {
+    ByteArrayOutputStream bytes = new ByteArrayOutputStream(256);
+    try (JsonGenerator g = Json.FACTORY.createGenerator(bytes)) {
+      g.writeStartObject();
+      g.writeStringField("event_id", eventId);
+      g.writeStringField("user_id", userId);
+      g.writeStringField("session_id", clientSession);
+      g.writeStringField("event_type", type);
+      if (random.nextInt(4) == 0) {
+        g.writeNumberField("timestamp", t.getMillis());
+      } else {
+        g.writeStringField("timestamp", Json.formatInstant(t));
+      }
+      g.writeStringField("page_url", page);
+      if (referrer != null) {
+        g.writeStringField("referrer", referrer);
+      }
+      g.writeObjectFieldStart("device");
+      g.writeStringField("type", device);
+      g.writeEndObject();
+      g.writeObjectFieldStart("geo");
+      g.writeStringField("country", country);
+      g.writeEndObject();
+      if (type.equals("purchase")) {
+        g.writeObjectFieldStart("metadata");
+        g.writeStringField("amount", (1 + random.nextInt(300)) + "." + (10 + random.nextInt(90)));
+        g.writeStringField("currency", CURRENCIES[random.nextInt(CURRENCIES.length)]);
+        g.writeEndObject();
+      }
+      g.writeEndObject();
+    } catch (IOException e) {
+      throw new UncheckedIOException(e);
+    }
+    return bytes.toByteArray();
+  }
+
+  /** Kinds of malformed record, each with the reason the spec gives it. */
+  private static final String[][] MALFORMED = {
+    {"MALFORMED_JSON", "{\"user_id\":\"u\",\"event_type\":\"click\",\"timest"},
+    {"MALFORMED_JSON", "[1,2,3]"},
+    {"MALFORMED_JSON", "not json at all"},
+    {"MISSING_FIELD", "{\"event_type\":\"click\",\"timestamp\":\"2026-11-24T10:00:00Z\"}"},
+    {"MISSING_FIELD", "{\"user_id\":\"u-bad\",\"event_type\":\"click\",\"timestamp\":null}"},
+    {
+      "INVALID_FIELD",
+      "{\"user_id\":\"u-bad\",\"event_type\":\"click\",\"timestamp\":\"yesterday\"}"
+    },
+    {
+      "INVALID_FIELD",
+      "{\"user_id\":\"u-bad\",\"event_type\":\"purchase\",\"timestamp\":\"2026-11-24T10:00:00Z\","
+          + "\"metadata\":{\"amount\":\"abc\"}}"
+    },
+    {
+      "INVALID_FIELD",
+      "{\"user_id\":\"u-bad\",\"event_type\":\"purchase\",\"timestamp\":\"2026-11-24T10:00:00Z\","
+          + "\"metadata\":{\"amount\":-1}}"
+    },
+    {
+      "FUTURE_TIMESTAMP",
+      "{\"user_id\":\"u-bad\",\"event_type\":\"click\",\"timestamp\":\"2999-01-01T00:00:00Z\"}"
+    },
+    {"OVERSIZE", null},
+  };
+
+  private static Record malformed(Random random, Instant near) {
+    String[] kind = MALFORMED[random.nextInt(MALFORMED.length)];
+    byte[] payload;
+    if (kind[1] == null) {
+      char[] pad = new char[70_000];
+      Arrays.fill(pad, 'x');
+      payload =
+          ("{\"user_id\":\"u-big\",\"event_type\":\"click\",\"timestamp\":\"2026-11-24T10:00:00Z\",\"pad\":\""
+                  + new String(pad)
+                  + "\"}")
+              .getBytes(StandardCharsets.UTF_8);
+    } else {
+      payload = kind[1].getBytes(StandardCharsets.UTF_8);
+    }
+    return new Record(
+        payload,
+        Kind.MALFORMED,
+        null,
+        near.plus(Duration.millis(random.nextInt(1000))),
+        kind[0],
+        null,
+        null);
+  }
+}

@@ -1,0 +1,462 @@
+package dev.sessionize.pipeline;
+
+import dev.sessionize.transforms.ParseEvents;
+import dev.sessionize.transforms.Sessionize;
+import dev.sessionize.transforms.SessionizeClickstream;
+import dev.sessionize.transforms.SessionizeConfig;
+import dev.sessionize.transforms.model.DashboardMinute;
+import dev.sessionize.transforms.model.DeadLetter;
+import dev.sessionize.transforms.model.Reason;
+import dev.sessionize.transforms.model.Session;
+import java.io.File;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.Paths;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Locale;
+import java.util.regex.Pattern;
+import org.apache.beam.sdk.Pipeline;
+import org.apache.beam.sdk.PipelineResult;
+import org.apache.beam.sdk.metrics.MetricNameFilter;
+import org.apache.beam.sdk.metrics.MetricResult;
+import org.apache.beam.sdk.metrics.MetricsFilter;
+import org.apache.beam.sdk.options.Default;
+import org.apache.beam.sdk.options.Description;
+import org.apache.beam.sdk.options.PipelineOptions;
+import org.apache.beam.sdk.options.PipelineOptionsFactory;
+import org.apache.beam.sdk.transforms.MapElements;
+import org.apache.beam.sdk.values.PCollectionTuple;
+import org.apache.beam.sdk.values.TypeDescriptors;
+import org.joda.time.Duration;
+
+/**
+ * The sessionize job: raw click events in, sessions, dashboard documents and dead letters out.
+ *
+ * <p>{@code main} parses the options and calls {@link #run}; {@code run} validates them (one line
+ * per bad option), wires source → {@link SessionizeClickstream} → sinks and returns the result.
+ */
+public final class SessionizationPipeline {
+  private static final Pattern CURRENCY = Pattern.compile("[A-Z]{3}");
+  private static final Duration ONE_DAY = Duration.standardDays(1);
+
+  private SessionizationPipeline() {}
+
+  /** Options of the job; every duration, path, topic and server, with its default. */
+  public interface Options extends PipelineOptions {
+    @Description("Where records come from: 'file' (JSON lines from --input).")
+    @Default.String("file")
+    String getSource();
+
+    void setSource(String value);
+
+    @Description("File pattern of JSON-lines input for --source=file.")
+    @Default.String("testdata/events/sample.jsonl")
+    String getInput();
+
+    void setInput(String value);
+
+    @Description("Folder for the file sinks: sessions, dashboard and dead-letter JSON lines.")
+    @Default.String("output")
+    String getOutput();
+
+    void setOutput(String value);
+
+    @Description("Session gap: a session ends after this much inactivity in event time.")
+    @Default.String("30m")
+    String getSessionGap();
+
+    void setSessionGap(String value);
+
+    @Description("Allowed lateness after the watermark passes a session's end (at most 1d).")
+    @Default.String("5m")
+    String getAllowedLateness();
+
+    void setAllowedLateness(String value);
+
+    @Description("Bounded out-of-orderness of the source's watermark (at most 1d).")
+    @Default.String("5m")
+    String getMaxOutOfOrderness();
+
+    void setMaxOutOfOrderness(String value);
+
+    @Description("A partition without records for this long does not hold the watermark back.")
+    @Default.String("1m")
+    String getIdleTimeout();
+
+    void setIdleTimeout(String value);
+
+    @Description("Events further ahead of processing time than this are FUTURE_TIMESTAMP.")
+    @Default.String("5m")
+    String getMaxFutureSkew();
+
+    void setMaxFutureSkew(String value);
+
+    @Description("Records larger than this many bytes are OVERSIZE.")
+    @Default.Integer(65536)
+    int getMaxRecordBytes();
+
+    void setMaxRecordBytes(int value);
+
+    @Description("Cap on the pages_visited list of a session.")
+    @Default.Integer(200)
+    int getMaxPagesPerSession();
+
+    void setMaxPagesPerSession(int value);
+
+    @Description("ISO-4217 currency of the revenue column and the dashboard's revenue.")
+    @Default.String("USD")
+    String getReportingCurrency();
+
+    void setReportingCurrency(String value);
+
+    @Description("Size of a dashboard window.")
+    @Default.String("1m")
+    String getDashboardWindow();
+
+    void setDashboardWindow(String value);
+
+    @Description("Processing-time delay between dashboard firings while a minute is open.")
+    @Default.String("1s")
+    String getDashboardFiring();
+
+    void setDashboardFiring(String value);
+
+    @Description("Kafka bootstrap servers.")
+    @Default.String("localhost:9092")
+    String getBootstrapServers();
+
+    void setBootstrapServers(String value);
+
+    @Description("Kafka topic of the click events.")
+    @Default.String("clickstream_events")
+    String getInputTopic();
+
+    void setInputTopic(String value);
+
+    @Description("Kafka topic of the dead letters.")
+    @Default.String("clickstream_events_dlq")
+    String getDeadLetterTopic();
+
+    void setDeadLetterTopic(String value);
+
+    @Description("Redis host of the live dashboard.")
+    @Default.String("localhost")
+    String getRedisHost();
+
+    void setRedisHost(String value);
+
+    @Description("Redis port of the live dashboard.")
+    @Default.Integer(6379)
+    int getRedisPort();
+
+    void setRedisPort(int value);
+
+    @Description("Time to live of the dash:minute:* documents.")
+    @Default.String("48h")
+    String getDashboardTtl();
+
+    void setDashboardTtl(String value);
+
+    @Description("Time to live of the session:latest:<user_id> documents.")
+    @Default.String("24h")
+    String getSessionTtl();
+
+    void setSessionTtl(String value);
+
+    @Description("Iceberg warehouse folder (Hadoop catalog).")
+    @Default.String("warehouse")
+    String getWarehouse();
+
+    void setWarehouse(String value);
+
+    @Description("Iceberg table of the sessions, as namespace.table.")
+    @Default.String("sessionize.sessions")
+    String getSessionsTable();
+
+    void setSessionsTable(String value);
+
+    @Description("Interval between Iceberg commits.")
+    @Default.String("60s")
+    String getCommitInterval();
+
+    void setCommitInterval(String value);
+  }
+
+  /** A launch stopped by bad options; the message has one line per bad option. */
+  public static final class InvalidOptionsException extends IllegalArgumentException {
+    private final List<String> problems;
+
+    InvalidOptionsException(List<String> problems) {
+      super(String.join(System.lineSeparator(), problems));
+      this.problems = List.copyOf(problems);
+    }
+
+    public List<String> problems() {
+      return problems;
+    }
+  }
+
+  public static void main(String[] args) {
+    Options options;
+    try {
+      PipelineOptionsFactory.register(Options.class);
+      options = PipelineOptionsFactory.fromArgs(args).withValidation().as(Options.class);
+    } catch (IllegalArgumentException e) {
+      System.err.println("sessionize: " + firstLine(e.getMessage()));
+      System.exit(2);
+      return;
+    }
+    PipelineResult result;
+    try {
+      result = run(options);
+    } catch (InvalidOptionsException e) {
+      for (String problem : e.problems()) {
+        System.err.println("sessionize: " + problem);
+      }
+      System.exit(2);
+      return;
+    }
+    result.waitUntilFinish();
+    System.out.println(summary(result, options));
+  }
+
+  /** Validates the options, builds the pipeline and starts it. */
+  public static PipelineResult run(Options options) {
+    SessionizeConfig config = config(options);
+    Pipeline pipeline = Pipeline.create(options);
+    PCollectionTuple out =
+        pipeline
+            .apply("ReadRecords", ReadJsonLines.from(options.getInput()))
+            .apply(
+                "SessionizeClickstream",
+                SessionizeClickstream.of(
+                    config,
+                    ParseEvents.create()
+                        .withMaxRecordBytes(options.getMaxRecordBytes())
+                        .withMaxFutureSkew(DurationOption.parse(options.getMaxFutureSkew()))));
+    String folder = options.getOutput();
+    out.get(SessionizeClickstream.SESSIONS)
+        .apply("SessionsToJson", MapElements.into(TypeDescriptors.strings()).via(Session::toJson))
+        .apply("WriteSessions", WriteJsonLines.to(folder + "/sessions"));
+    out.get(SessionizeClickstream.DASHBOARD)
+        .apply(
+            "DashboardToJson",
+            MapElements.into(TypeDescriptors.strings())
+                .via((DashboardMinute d) -> d.redisKey() + "\t" + d.toJson()))
+        .apply("WriteDashboard", WriteJsonLines.to(folder + "/dashboard"));
+    out.get(SessionizeClickstream.DEAD_LETTERS)
+        .apply(
+            "DeadLettersToJson",
+            MapElements.into(TypeDescriptors.strings()).via(DeadLetter::toJson))
+        .apply("WriteDeadLetters", WriteJsonLines.to(folder + "/dead-letters"));
+    return pipeline.run();
+  }
+
+  /**
+   * The event-time rules from the options; throws {@link InvalidOptionsException} if any is bad.
+   */
+  public static SessionizeConfig config(Options options) {
+    List<String> problems = validate(options);
+    if (!problems.isEmpty()) {
+      throw new InvalidOptionsException(problems);
+    }
+    return SessionizeConfig.defaults().toBuilder()
+        .setSessionGap(DurationOption.parse(options.getSessionGap()))
+        .setAllowedLateness(DurationOption.parse(options.getAllowedLateness()))
+        .setMaxOutOfOrderness(DurationOption.parse(options.getMaxOutOfOrderness()))
+        .setMaxPagesPerSession(options.getMaxPagesPerSession())
+        .setReportingCurrency(options.getReportingCurrency())
+        .setDashboardWindow(DurationOption.parse(options.getDashboardWindow()))
+        .setDashboardFiring(DurationOption.parse(options.getDashboardFiring()))
+        .build();
+  }
+
+  /** One line per bad option, naming it and the allowed values; empty when all are fine. */
+  public static List<String> validate(Options o) {
+    List<String> problems = new ArrayList<>();
+    if (!"file".equals(o.getSource())) {
+      problems.add("--source=" + o.getSource() + " is not supported: allowed values are file");
+    }
+    duration(problems, "sessionGap", o.getSessionGap(), Duration.millis(1), ONE_DAY);
+    duration(problems, "allowedLateness", o.getAllowedLateness(), Duration.ZERO, ONE_DAY);
+    duration(problems, "maxOutOfOrderness", o.getMaxOutOfOrderness(), Duration.ZERO, ONE_DAY);
+    duration(problems, "idleTimeout", o.getIdleTimeout(), Duration.millis(1), ONE_DAY);
+    duration(problems, "maxFutureSkew", o.getMaxFutureSkew(), Duration.ZERO, ONE_DAY);
+    duration(
+        problems, "dashboardWindow", o.getDashboardWindow(), Duration.standardSeconds(1), ONE_DAY);
+    duration(
+        problems,
+        "dashboardFiring",
+        o.getDashboardFiring(),
+        Duration.millis(1),
+        Duration.standardHours(1));
+    duration(
+        problems,
+        "dashboardTtl",
+        o.getDashboardTtl(),
+        Duration.standardSeconds(1),
+        Duration.standardDays(365));
+    duration(
+        problems,
+        "sessionTtl",
+        o.getSessionTtl(),
+        Duration.standardSeconds(1),
+        Duration.standardDays(365));
+    duration(
+        problems, "commitInterval", o.getCommitInterval(), Duration.standardSeconds(1), ONE_DAY);
+    range(problems, "maxRecordBytes", o.getMaxRecordBytes(), 1, 16 << 20);
+    range(problems, "maxPagesPerSession", o.getMaxPagesPerSession(), 1, 10_000);
+    range(problems, "redisPort", o.getRedisPort(), 1, 65_535);
+    if (o.getReportingCurrency() == null || !CURRENCY.matcher(o.getReportingCurrency()).matches()) {
+      problems.add(
+          "--reportingCurrency="
+              + o.getReportingCurrency()
+              + " is not valid: use a 3-letter upper-case ISO-4217 code such as USD");
+    }
+    for (String[] topic :
+        new String[][] {
+          {"inputTopic", o.getInputTopic()}, {"deadLetterTopic", o.getDeadLetterTopic()}
+        }) {
+      if (topic[1] == null || !topic[1].matches("[A-Za-z0-9._-]{1,249}")) {
+        problems.add(
+            "--"
+                + topic[0]
+                + "="
+                + topic[1]
+                + " is not a valid Kafka topic name: use 1-249 of [A-Za-z0-9._-]");
+      }
+    }
+    if (o.getBootstrapServers() == null
+        || !o.getBootstrapServers().matches("[^,\\s]+:\\d{1,5}(,[^,\\s]+:\\d{1,5})*")) {
+      problems.add(
+          "--bootstrapServers="
+              + o.getBootstrapServers()
+              + " is not valid: use host:port[,host:port...]");
+    }
+    if ("file".equals(o.getSource())) {
+      String input = o.getInput();
+      if (input == null || input.isBlank()) {
+        problems.add("--input is empty: give a file or a file pattern of JSON lines");
+      } else if (!input.contains("*")
+          && !input.contains("?")
+          && !input.contains("://")
+          && !Files.isRegularFile(Paths.get(input))) {
+        problems.add("--input=" + input + " does not exist or is not a file");
+      }
+    }
+    String output = o.getOutput();
+    if (output == null || output.isBlank()) {
+      problems.add("--output is empty: give a folder for the output files");
+    } else if (!output.contains("://")) {
+      Path folder = Paths.get(output).toAbsolutePath();
+      Path existing = folder;
+      while (existing != null && !Files.exists(existing)) {
+        existing = existing.getParent();
+      }
+      if (existing == null || !Files.isDirectory(existing) || !Files.isWritable(existing)) {
+        problems.add(
+            "--output=" + output + " cannot be created: " + existing + " is not a writable folder");
+      }
+    }
+    return problems;
+  }
+
+  private static void duration(
+      List<String> problems, String name, String value, Duration min, Duration max) {
+    Duration d;
+    try {
+      d = DurationOption.parse(value);
+    } catch (IllegalArgumentException e) {
+      problems.add("--" + name + "=" + value + " is not valid: " + e.getMessage());
+      return;
+    }
+    if (d.isShorterThan(min) || d.isLongerThan(max)) {
+      problems.add(
+          "--"
+              + name
+              + "="
+              + value
+              + " is out of range: allowed values are "
+              + DurationOption.format(min)
+              + " to "
+              + DurationOption.format(max));
+    }
+  }
+
+  private static void range(List<String> problems, String name, int value, int min, int max) {
+    if (value < min || value > max) {
+      problems.add(
+          "--" + name + "=" + value + " is out of range: allowed values are " + min + " to " + max);
+    }
+  }
+
+  private static String firstLine(String message) {
+    if (message == null) {
+      return "invalid options";
+    }
+    int newline = message.indexOf('\n');
+    return newline < 0 ? message : message.substring(0, newline);
+  }
+
+  /** What the run did and where the output went, from the pipeline's own counters. */
+  static String summary(PipelineResult result, Options options) {
+    long read = counter(result, "records_read");
+    long accepted = counter(result, "accepted");
+    long duplicates = counter(result, "duplicates");
+    long finals = counter(result, "sessions_final");
+    long emissions = counter(result, "session_emissions");
+    StringBuilder deadLetters = new StringBuilder();
+    long dead = 0;
+    for (Reason reason : Reason.values()) {
+      long n = counter(result, "dead_letter_" + reason.name());
+      dead += n;
+      if (n > 0) {
+        deadLetters
+            .append(deadLetters.length() == 0 ? "" : ", ")
+            .append(reason)
+            .append('=')
+            .append(n);
+      }
+    }
+    String folder = new File(options.getOutput()).getAbsolutePath();
+    return String.format(
+        Locale.ROOT,
+        "sessionize: read %d records: %d events accepted into %d sessions (%d emissions), "
+            + "%d duplicates, %d dead letters%s%n"
+            + "sessionize: accounting %s: read %d = accepted %d + duplicates %d + dead letters %d%n"
+            + "sessionize: sessions     -> %s/sessions-00000-of-00001.jsonl%n"
+            + "sessionize: dashboard    -> %s/dashboard-00000-of-00001.jsonl%n"
+            + "sessionize: dead letters -> %s/dead-letters-00000-of-00001.jsonl",
+        read,
+        accepted,
+        finals,
+        emissions,
+        duplicates,
+        dead,
+        dead == 0 ? "" : " (" + deadLetters + ")",
+        read == accepted + duplicates + dead ? "holds" : "BROKEN",
+        read,
+        accepted,
+        duplicates,
+        dead,
+        folder,
+        folder,
+        folder);
+  }
+
+  static long counter(PipelineResult result, String name) {
+    long total = 0;
+    for (MetricResult<Long> c :
+        result
+            .metrics()
+            .queryMetrics(
+                MetricsFilter.builder()
+                    .addNameFilter(MetricNameFilter.named(Sessionize.METRICS_NAMESPACE, name))
+                    .build())
+            .getCounters()) {
+      total += c.getAttempted();
+    }
+    return total;
+  }
+}
