@@ -52,8 +52,8 @@ import org.junit.runners.JUnit4;
 @RunWith(JUnit4.class)
 public class AccountingTest {
   private static final int EVENTS = Integer.getInteger("accounting.events", 100_000);
-  private static final int USERS = Integer.getInteger("accounting.users", 2_000);
-  private static final int BATCH = Integer.getInteger("accounting.batch", 500);
+  private static final int USERS = Integer.getInteger("accounting.users", 1_000);
+  private static final int BATCH = Integer.getInteger("accounting.batch", 2_000);
   private static final Instant NOW = Replay.NOW;
 
   @Rule public final transient TestPipeline p = TestPipeline.create();
@@ -82,6 +82,7 @@ public class AccountingTest {
     List<ClickstreamGenerator.Record> stream =
         new ClickstreamGenerator()
             .seed(20261124L)
+            .start(Instant.parse("2026-11-20T00:00:00Z"))
             .events(EVENTS)
             .users(USERS)
             .duplicateRate(0.02)
@@ -110,6 +111,8 @@ public class AccountingTest {
         ClickstreamGenerator.Record r = stream.get(i);
         if (r.kind == ClickstreamGenerator.Kind.MALFORMED) {
           expectedReasons.merge(r.expectedReason, 1L, Long::sum);
+        } else if (r.eventTime.isAfter(Replay.NOW.plus(ParseEvents.DEFAULT_MAX_FUTURE_SKEW))) {
+          expectedReasons.merge(Reason.FUTURE_TIMESTAMP.name(), 1L, Long::sum);
         } else if (r.eventTime.getMillis() + lateness <= watermarkAt[i].getMillis()) {
           expectedReasons.merge(Reason.TOO_LATE.name(), 1L, Long::sum);
         } else if (!acceptedIds.add(r.userId + "/" + r.eventId)) {
