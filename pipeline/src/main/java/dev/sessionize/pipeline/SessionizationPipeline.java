@@ -1,9 +1,9 @@
 package dev.sessionize.pipeline;
 
 import dev.sessionize.transforms.ParseEvents;
-import dev.sessionize.transforms.Sessionize;
 import dev.sessionize.transforms.SessionizeClickstream;
 import dev.sessionize.transforms.SessionizeConfig;
+import dev.sessionize.transforms.SessionizeMetrics;
 import dev.sessionize.transforms.model.DashboardMinute;
 import dev.sessionize.transforms.model.DeadLetter;
 import dev.sessionize.transforms.model.Reason;
@@ -18,9 +18,6 @@ import java.util.Locale;
 import java.util.regex.Pattern;
 import org.apache.beam.sdk.Pipeline;
 import org.apache.beam.sdk.PipelineResult;
-import org.apache.beam.sdk.metrics.MetricNameFilter;
-import org.apache.beam.sdk.metrics.MetricResult;
-import org.apache.beam.sdk.metrics.MetricsFilter;
 import org.apache.beam.sdk.options.Default;
 import org.apache.beam.sdk.options.Description;
 import org.apache.beam.sdk.options.PipelineOptions;
@@ -401,15 +398,15 @@ public final class SessionizationPipeline {
 
   /** What the run did and where the output went, from the pipeline's own counters. */
   static String summary(PipelineResult result, Options options) {
-    long read = counter(result, "records_read");
-    long accepted = counter(result, "accepted");
-    long duplicates = counter(result, "duplicates");
-    long finals = counter(result, "sessions_final");
-    long emissions = counter(result, "session_emissions");
+    long read = SessionizeMetrics.read(result, "records_read");
+    long accepted = SessionizeMetrics.read(result, "accepted");
+    long duplicates = SessionizeMetrics.read(result, "duplicates");
+    long finals = SessionizeMetrics.read(result, "sessions_final");
+    long emissions = SessionizeMetrics.read(result, "session_emissions");
     StringBuilder deadLetters = new StringBuilder();
     long dead = 0;
     for (Reason reason : Reason.values()) {
-      long n = counter(result, "dead_letter_" + reason.name());
+      long n = SessionizeMetrics.read(result, "dead_letter_" + reason.name());
       dead += n;
       if (n > 0) {
         deadLetters
@@ -443,20 +440,5 @@ public final class SessionizationPipeline {
         folder,
         folder,
         folder);
-  }
-
-  static long counter(PipelineResult result, String name) {
-    long total = 0;
-    for (MetricResult<Long> c :
-        result
-            .metrics()
-            .queryMetrics(
-                MetricsFilter.builder()
-                    .addNameFilter(MetricNameFilter.named(Sessionize.METRICS_NAMESPACE, name))
-                    .build())
-            .getCounters()) {
-      total += c.getAttempted();
-    }
-    return total;
   }
 }

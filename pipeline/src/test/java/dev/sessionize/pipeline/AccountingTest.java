@@ -7,9 +7,9 @@ import static org.junit.Assert.assertEquals;
 
 import dev.sessionize.transforms.Clock;
 import dev.sessionize.transforms.ParseEvents;
-import dev.sessionize.transforms.Sessionize;
 import dev.sessionize.transforms.SessionizeClickstream;
 import dev.sessionize.transforms.SessionizeConfig;
+import dev.sessionize.transforms.SessionizeMetrics;
 import dev.sessionize.transforms.model.DeadLetter;
 import dev.sessionize.transforms.model.RawRecord;
 import dev.sessionize.transforms.model.Reason;
@@ -161,10 +161,10 @@ public class AccountingTest {
     PipelineResult result = p.run();
     result.waitUntilFinish();
 
-    long read = SessionizationPipeline.counter(result, "records_read");
-    long dups = SessionizationPipeline.counter(result, "duplicates");
-    long inFinalSessions = counter(result, "final_session_events");
-    long deadLetters = counter(result, "dead_letters");
+    long read = SessionizeMetrics.read(result, "records_read");
+    long dups = SessionizeMetrics.read(result, "duplicates");
+    long inFinalSessions = SessionizeMetrics.read(result, "accounting", "final_session_events");
+    long deadLetters = SessionizeMetrics.read(result, "accounting", "dead_letters");
     System.out.printf(
         "accounting: read %d = in final sessions %d + duplicates %d + dead letters %d %s%n",
         read, inFinalSessions, dups, deadLetters, expectedReasons);
@@ -181,25 +181,8 @@ public class AccountingTest {
       assertEquals(
           reason.name(),
           (long) expectedReasons.getOrDefault(reason.name(), 0L),
-          SessionizationPipeline.counter(result, "dead_letter_" + reason.name()));
+          SessionizeMetrics.read(result, "dead_letter_" + reason.name()));
     }
-    assertEquals(0L, SessionizationPipeline.counter(result, "timestamp_behind_source"));
-    assertEquals(Sessionize.METRICS_NAMESPACE, "sessionize");
-  }
-
-  private static long counter(PipelineResult result, String name) {
-    long total = 0;
-    for (org.apache.beam.sdk.metrics.MetricResult<Long> c :
-        result
-            .metrics()
-            .queryMetrics(
-                org.apache.beam.sdk.metrics.MetricsFilter.builder()
-                    .addNameFilter(
-                        org.apache.beam.sdk.metrics.MetricNameFilter.named("accounting", name))
-                    .build())
-            .getCounters()) {
-      total += c.getAttempted();
-    }
-    return total;
+    assertEquals(0L, SessionizeMetrics.read(result, "timestamp_behind_source"));
   }
 }

@@ -6,6 +6,7 @@ import dev.sessionize.transforms.Clock;
 import dev.sessionize.transforms.ParseEvents;
 import dev.sessionize.transforms.SessionizeClickstream;
 import dev.sessionize.transforms.SessionizeConfig;
+import dev.sessionize.transforms.SessionizeMetrics;
 import dev.sessionize.transforms.model.DeadLetter;
 import dev.sessionize.transforms.model.RawRecord;
 import dev.sessionize.transforms.model.Session;
@@ -117,7 +118,7 @@ public class FixturesTest {
     PipelineResult result = replay("duplicates", List.of());
     for (String line : expected("duplicates.counts.txt")) {
       String[] kv = line.split("=");
-      assertEquals(kv[0], Long.parseLong(kv[1]), SessionizationPipeline.counter(result, kv[0]));
+      assertEquals(kv[0], Long.parseLong(kv[1]), SessionizeMetrics.read(result, kv[0]));
     }
   }
 

@@ -12,7 +12,6 @@ import org.apache.beam.sdk.coders.KvCoder;
 import org.apache.beam.sdk.coders.StringUtf8Coder;
 import org.apache.beam.sdk.coders.VarLongCoder;
 import org.apache.beam.sdk.metrics.Counter;
-import org.apache.beam.sdk.metrics.Metrics;
 import org.apache.beam.sdk.state.MapState;
 import org.apache.beam.sdk.state.StateSpec;
 import org.apache.beam.sdk.state.StateSpecs;
@@ -101,9 +100,9 @@ public class DedupEvents extends PTransform<PCollection<ClickEvent>, PCollection
     private final String latenessText;
     private final Clock clock;
 
-    private final Counter accepted = Metrics.counter(Sessionize.METRICS_NAMESPACE, "accepted");
-    private final Counter duplicates = Metrics.counter(Sessionize.METRICS_NAMESPACE, "duplicates");
-    private final Counter tooLate = Sessionize.deadLetterCounter(Reason.TOO_LATE);
+    private final Counter accepted = SessionizeMetrics.counter("accepted");
+    private final Counter duplicates = SessionizeMetrics.counter("duplicates");
+    private final Counter tooLate = SessionizeMetrics.deadLetters(Reason.TOO_LATE);
 
     @StateId("seen")
     private final StateSpec<MapState<String, Long>> seenSpec =

@@ -7,7 +7,6 @@ import dev.sessionize.transforms.model.Reason;
 import java.util.EnumMap;
 import java.util.Map;
 import org.apache.beam.sdk.metrics.Counter;
-import org.apache.beam.sdk.metrics.Metrics;
 import org.apache.beam.sdk.transforms.DoFn;
 import org.apache.beam.sdk.transforms.PTransform;
 import org.apache.beam.sdk.transforms.ParDo;
@@ -22,7 +21,7 @@ import org.joda.time.Instant;
  * JSON records to {@link ClickEvent}s. Returns a {@link PCollectionTuple}: {@link #VALID} events,
  * stamped with their event time, and {@link #DEAD_LETTER}s with a reason, a detail and the original
  * payload. Never throws on data. Counts {@code records_read}, {@code valid} and one {@code
- * dead_letter_<REASON>} counter per reason in the {@link Sessionize#METRICS_NAMESPACE}.
+ * dead_letter_<REASON>} counter per reason in the {@link SessionizeMetrics#NAMESPACE}.
  */
 public class ParseEvents extends PTransform<PCollection<RawRecord>, PCollectionTuple> {
   public static final TupleTag<ClickEvent> VALID = new TupleTag<ClickEvent>("valid") {};
@@ -73,17 +72,16 @@ public class ParseEvents extends PTransform<PCollection<RawRecord>, PCollectionT
   static class ParseFn extends DoFn<RawRecord, ClickEvent> {
     private final EventParser parser;
     private final Clock clock;
-    private final Counter read = Metrics.counter(Sessionize.METRICS_NAMESPACE, "records_read");
-    private final Counter valid = Metrics.counter(Sessionize.METRICS_NAMESPACE, "valid");
-    private final Counter restamped =
-        Metrics.counter(Sessionize.METRICS_NAMESPACE, "timestamp_behind_source");
+    private final Counter read = SessionizeMetrics.counter("records_read");
+    private final Counter valid = SessionizeMetrics.counter("valid");
+    private final Counter restamped = SessionizeMetrics.counter("timestamp_behind_source");
     private final Map<Reason, Counter> rejected = new EnumMap<>(Reason.class);
 
     ParseFn(EventParser parser, Clock clock) {
       this.parser = parser;
       this.clock = clock;
       for (Reason reason : Reason.values()) {
-        rejected.put(reason, Sessionize.deadLetterCounter(reason));
+        rejected.put(reason, SessionizeMetrics.deadLetters(reason));
       }
     }
 

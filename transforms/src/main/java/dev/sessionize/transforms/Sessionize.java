@@ -1,7 +1,6 @@
 package dev.sessionize.transforms;
 
 import dev.sessionize.transforms.model.ClickEvent;
-import dev.sessionize.transforms.model.Reason;
 import dev.sessionize.transforms.model.Session;
 import java.math.BigDecimal;
 import java.util.Map;
@@ -9,7 +8,6 @@ import java.util.TreeMap;
 import org.apache.beam.sdk.coders.KvCoder;
 import org.apache.beam.sdk.coders.StringUtf8Coder;
 import org.apache.beam.sdk.metrics.Counter;
-import org.apache.beam.sdk.metrics.Metrics;
 import org.apache.beam.sdk.transforms.Combine;
 import org.apache.beam.sdk.transforms.DoFn;
 import org.apache.beam.sdk.transforms.PTransform;
@@ -36,8 +34,6 @@ import org.joda.time.Instant;
  * session windows would drop to the dead-letter output.
  */
 public class Sessionize extends PTransform<PCollection<ClickEvent>, PCollection<Session>> {
-  public static final String METRICS_NAMESPACE = "sessionize";
-
   private final SessionizeConfig config;
 
   private Sessionize(SessionizeConfig config) {
@@ -55,11 +51,6 @@ public class Sessionize extends PTransform<PCollection<ClickEvent>, PCollection<
   public static PTransform<PCollection<ClickEvent>, PCollection<Session>> windowedRows(
       SessionizeConfig config) {
     return new WindowedRows(config);
-  }
-
-  /** The counter of dead letters for {@code reason}: {@code dead_letter_<REASON>}. */
-  public static Counter deadLetterCounter(Reason reason) {
-    return Metrics.counter(METRICS_NAMESPACE, "dead_letter_" + reason.name());
   }
 
   @Override
@@ -104,8 +95,8 @@ public class Sessionize extends PTransform<PCollection<ClickEvent>, PCollection<
   static class BuildRowFn extends DoFn<KV<String, SessionAccumulator>, Session> {
     private final String reportingCurrency;
     private final Clock clock;
-    private final Counter emitted = Metrics.counter(METRICS_NAMESPACE, "session_emissions");
-    private final Counter finals = Metrics.counter(METRICS_NAMESPACE, "sessions_final");
+    private final Counter emitted = SessionizeMetrics.counter("session_emissions");
+    private final Counter finals = SessionizeMetrics.counter("sessions_final");
 
     BuildRowFn(SessionizeConfig config) {
       this.reportingCurrency = config.reportingCurrency();

@@ -12,7 +12,6 @@ import org.apache.beam.sdk.coders.MapCoder;
 import org.apache.beam.sdk.coders.StringUtf8Coder;
 import org.apache.beam.sdk.coders.VarLongCoder;
 import org.apache.beam.sdk.metrics.Counter;
-import org.apache.beam.sdk.metrics.Metrics;
 import org.apache.beam.sdk.state.StateSpec;
 import org.apache.beam.sdk.state.StateSpecs;
 import org.apache.beam.sdk.state.ValueState;
@@ -59,8 +58,7 @@ public class TrackSessionVersions extends PTransform<PCollection<Session>, PColl
   }
 
   static class TrackFn extends DoFn<KV<String, Session>, Session> {
-    private final Counter superseded =
-        Metrics.counter(Sessionize.METRICS_NAMESPACE, "sessions_superseded");
+    private final Counter superseded = SessionizeMetrics.counter("sessions_superseded");
 
     /** Open (emitted, not final) sessions of the user: id to [start, end, version]. */
     @StateId("open")

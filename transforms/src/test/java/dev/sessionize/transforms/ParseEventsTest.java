@@ -25,9 +25,6 @@ import java.util.List;
 import java.util.Set;
 import java.util.TreeMap;
 import org.apache.beam.sdk.PipelineResult;
-import org.apache.beam.sdk.metrics.MetricNameFilter;
-import org.apache.beam.sdk.metrics.MetricResult;
-import org.apache.beam.sdk.metrics.MetricsFilter;
 import org.apache.beam.sdk.testing.PAssert;
 import org.apache.beam.sdk.testing.TestPipeline;
 import org.apache.beam.sdk.transforms.Create;
@@ -204,11 +201,12 @@ public class ParseEventsTest {
 
     PipelineResult result = p.run();
     result.waitUntilFinish();
-    assertEquals(corpus.size(), counter(result, "records_read"));
-    assertEquals(expectedValid.size(), counter(result, "valid"));
+    assertEquals(corpus.size(), SessionizeMetrics.read(result, "records_read"));
+    assertEquals(expectedValid.size(), SessionizeMetrics.read(result, "valid"));
     for (Reason reason : Reason.values()) {
       long expected = expectedByOffset.values().stream().filter(reason.name()::equals).count();
-      assertEquals(reason.name(), expected, counter(result, "dead_letter_" + reason.name()));
+      assertEquals(
+          reason.name(), expected, SessionizeMetrics.read(result, "dead_letter_" + reason.name()));
     }
   }
 
@@ -242,20 +240,5 @@ public class ParseEventsTest {
     assertEquals("utf8", textJson.get("payload_encoding").asText());
     assertEquals("{\"user_id\":1}", textJson.get("payload").asText());
     assertThat(textJson.get("payload").asText(), not(containsString("base64")));
-  }
-
-  static long counter(PipelineResult result, String name) {
-    long total = 0;
-    for (MetricResult<Long> c :
-        result
-            .metrics()
-            .queryMetrics(
-                MetricsFilter.builder()
-                    .addNameFilter(MetricNameFilter.named(Sessionize.METRICS_NAMESPACE, name))
-                    .build())
-            .getCounters()) {
-      total += c.getAttempted();
-    }
-    return total;
   }
 }
