@@ -1,11 +1,13 @@
 package dev.sessionize.pipeline;
 
+import dev.sessionize.transforms.EventParser;
 import dev.sessionize.transforms.ParseEvents;
 import dev.sessionize.transforms.SessionizeClickstream;
 import dev.sessionize.transforms.SessionizeConfig;
 import dev.sessionize.transforms.SessionizeMetrics;
 import dev.sessionize.transforms.model.DashboardMinute;
 import dev.sessionize.transforms.model.DeadLetter;
+import dev.sessionize.transforms.model.RawRecord;
 import dev.sessionize.transforms.model.Reason;
 import dev.sessionize.transforms.model.Session;
 import java.io.File;
@@ -23,6 +25,7 @@ import org.apache.beam.sdk.options.Description;
 import org.apache.beam.sdk.options.PipelineOptions;
 import org.apache.beam.sdk.options.PipelineOptionsFactory;
 import org.apache.beam.sdk.transforms.MapElements;
+import org.apache.beam.sdk.values.PCollection;
 import org.apache.beam.sdk.values.PCollectionTuple;
 import org.apache.beam.sdk.values.TypeDescriptors;
 import org.joda.time.Duration;
@@ -41,7 +44,9 @@ public final class SessionizationPipeline {
 
   /** Options of the job; every duration, path, topic and server, with its default. */
   public interface Options extends PipelineOptions {
-    @Description("Where records come from: 'file' (JSON lines from --input).")
+    @Description(
+        "Where records come from: 'file' (JSON lines from --input, bounded) or 'kafka' (--inputTopic"
+            + " on --bootstrapServers, unbounded; dead letters then go to --deadLetterTopic).")
     @Default.String("file")
     String getSource();
 
@@ -131,6 +136,18 @@ public final class SessionizationPipeline {
 
     void setInputTopic(String value);
 
+    @Description("Kafka consumer group of the job.")
+    @Default.String("sessionize")
+    String getGroupId();
+
+    void setGroupId(String value);
+
+    @Description("Where a new consumer group starts: earliest or latest.")
+    @Default.String("earliest")
+    String getStartingOffsets();
+
+    void setStartingOffsets(String value);
+
     @Description("Kafka topic of the dead letters.")
     @Default.String("clickstream_events_dlq")
     String getDeadLetterTopic();
@@ -173,7 +190,7 @@ public final class SessionizationPipeline {
 
     void setSessionsTable(String value);
 
-    @Description("Interval between Iceberg commits.")
+    @Description("Interval between sink commits (Iceberg commits; file flushes in streaming).")
     @Default.String("60s")
     String getCommitInterval();
 
@@ -221,32 +238,53 @@ public final class SessionizationPipeline {
   /** Validates the options, builds the pipeline and starts it. */
   public static PipelineResult run(Options options) {
     SessionizeConfig config = config(options);
+    Duration maxFutureSkew = DurationOption.parse(options.getMaxFutureSkew());
+    boolean kafka = "kafka".equals(options.getSource());
     Pipeline pipeline = Pipeline.create(options);
+    PCollection<RawRecord> records =
+        kafka
+            ? pipeline.apply(
+                "ReadRecords",
+                new ReadFromKafka(
+                    options.getBootstrapServers(),
+                    options.getInputTopic(),
+                    options.getGroupId(),
+                    options.getStartingOffsets(),
+                    new EventParser(options.getMaxRecordBytes(), maxFutureSkew),
+                    config.maxOutOfOrderness(),
+                    DurationOption.parse(options.getIdleTimeout())))
+            : pipeline.apply("ReadRecords", ReadJsonLines.from(options.getInput()));
     PCollectionTuple out =
-        pipeline
-            .apply("ReadRecords", ReadJsonLines.from(options.getInput()))
-            .apply(
-                "SessionizeClickstream",
-                SessionizeClickstream.of(
-                    config,
-                    ParseEvents.create()
-                        .withMaxRecordBytes(options.getMaxRecordBytes())
-                        .withMaxFutureSkew(DurationOption.parse(options.getMaxFutureSkew()))));
+        records.apply(
+            "SessionizeClickstream",
+            SessionizeClickstream.of(
+                config,
+                ParseEvents.create()
+                    .withMaxRecordBytes(options.getMaxRecordBytes())
+                    .withMaxFutureSkew(maxFutureSkew)));
     String folder = options.getOutput();
+    Duration flush = DurationOption.parse(options.getCommitInterval());
     out.get(SessionizeClickstream.SESSIONS)
         .apply("SessionsToJson", MapElements.into(TypeDescriptors.strings()).via(Session::toJson))
-        .apply("WriteSessions", WriteJsonLines.to(folder + "/sessions"));
+        .apply("WriteSessions", WriteJsonLines.to(folder + "/sessions").withFlushInterval(flush));
     out.get(SessionizeClickstream.DASHBOARD)
         .apply(
             "DashboardToJson",
             MapElements.into(TypeDescriptors.strings())
                 .via((DashboardMinute d) -> d.redisKey() + "\t" + d.toJson()))
-        .apply("WriteDashboard", WriteJsonLines.to(folder + "/dashboard"));
-    out.get(SessionizeClickstream.DEAD_LETTERS)
-        .apply(
-            "DeadLettersToJson",
-            MapElements.into(TypeDescriptors.strings()).via(DeadLetter::toJson))
-        .apply("WriteDeadLetters", WriteJsonLines.to(folder + "/dead-letters"));
+        .apply("WriteDashboard", WriteJsonLines.to(folder + "/dashboard").withFlushInterval(flush));
+    PCollection<DeadLetter> deadLetters = out.get(SessionizeClickstream.DEAD_LETTERS);
+    if (kafka) {
+      deadLetters.apply(
+          "WriteDeadLetters",
+          new WriteDeadLettersToKafka(options.getBootstrapServers(), options.getDeadLetterTopic()));
+    } else {
+      deadLetters
+          .apply(
+              "DeadLettersToJson",
+              MapElements.into(TypeDescriptors.strings()).via(DeadLetter::toJson))
+          .apply("WriteDeadLetters", WriteJsonLines.to(folder + "/dead-letters"));
+    }
     return pipeline.run();
   }
 
@@ -272,8 +310,18 @@ public final class SessionizationPipeline {
   /** One line per bad option, naming it and the allowed values; empty when all are fine. */
   public static List<String> validate(Options o) {
     List<String> problems = new ArrayList<>();
-    if (!"file".equals(o.getSource())) {
-      problems.add("--source=" + o.getSource() + " is not supported: allowed values are file");
+    if (!"file".equals(o.getSource()) && !"kafka".equals(o.getSource())) {
+      problems.add(
+          "--source=" + o.getSource() + " is not supported: allowed values are file, kafka");
+    }
+    if (!"earliest".equals(o.getStartingOffsets()) && !"latest".equals(o.getStartingOffsets())) {
+      problems.add(
+          "--startingOffsets="
+              + o.getStartingOffsets()
+              + " is not valid: allowed values are earliest, latest");
+    }
+    if (o.getGroupId() == null || o.getGroupId().isBlank()) {
+      problems.add("--groupId is empty: give the Kafka consumer group of the job");
     }
     duration(problems, "sessionGap", o.getSessionGap(), Duration.millis(1), ONE_DAY);
     duration(problems, "allowedLateness", o.getAllowedLateness(), Duration.ZERO, ONE_DAY);

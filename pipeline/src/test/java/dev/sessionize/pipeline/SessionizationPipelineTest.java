@@ -153,7 +153,11 @@ public class SessionizationPipelineTest {
       {"--bootstrapServers=localhost", "--bootstrapServers=localhost is not valid: use host:port"},
       {
         "--source=carrier-pigeon",
-        "--source=carrier-pigeon is not supported: allowed values are file"
+        "--source=carrier-pigeon is not supported: allowed values are file, kafka"
+      },
+      {
+        "--startingOffsets=middle",
+        "--startingOffsets=middle is not valid: allowed values are earliest, latest"
       },
       {
         "--input=/no/such/file.jsonl", "--input=/no/such/file.jsonl does not exist or is not a file"
