@@ -166,6 +166,28 @@ public final class SessionizationPipeline {
 
     void setRedisPort(int value);
 
+    @Description(
+        "Where the dashboard goes: 'file' (JSON lines in --output) or 'redis' (dash:minute:*,"
+            + " dash:latest and session:latest:<user_id> on --redisHost:--redisPort).")
+    @Default.String("file")
+    String getDashboardSink();
+
+    void setDashboardSink(String value);
+
+    @Description(
+        "Name of the environment variable holding the Redis password (passwords never go on the"
+            + " command line); unset or empty means no AUTH.")
+    @Default.String("SESSIONIZE_REDIS_PASSWORD")
+    String getRedisPasswordEnv();
+
+    void setRedisPasswordEnv(String value);
+
+    @Description("Connect to Redis over TLS.")
+    @Default.Boolean(false)
+    boolean getRedisTls();
+
+    void setRedisTls(boolean value);
+
     @Description("Time to live of the dash:minute:* documents.")
     @Default.String("48h")
     String getDashboardTtl();
@@ -267,12 +289,30 @@ public final class SessionizationPipeline {
     out.get(SessionizeClickstream.SESSIONS)
         .apply("SessionsToJson", MapElements.into(TypeDescriptors.strings()).via(Session::toJson))
         .apply("WriteSessions", WriteJsonLines.to(folder + "/sessions").withFlushInterval(flush));
-    out.get(SessionizeClickstream.DASHBOARD)
-        .apply(
-            "DashboardToJson",
-            MapElements.into(TypeDescriptors.strings())
-                .via((DashboardMinute d) -> d.redisKey() + "\t" + d.toJson()))
-        .apply("WriteDashboard", WriteJsonLines.to(folder + "/dashboard").withFlushInterval(flush));
+    if ("redis".equals(options.getDashboardSink())) {
+      RedisSinks.Endpoint redis =
+          new RedisSinks.Endpoint(
+              options.getRedisHost(),
+              options.getRedisPort(),
+              System.getenv(options.getRedisPasswordEnv()),
+              options.getRedisTls());
+      out.get(SessionizeClickstream.DASHBOARD)
+          .apply(
+              "WriteDashboard",
+              RedisSinks.dashboard(redis, DurationOption.parse(options.getDashboardTtl())));
+      out.get(SessionizeClickstream.SESSIONS)
+          .apply(
+              "WriteLatestSessions",
+              RedisSinks.latestSessions(redis, DurationOption.parse(options.getSessionTtl())));
+    } else {
+      out.get(SessionizeClickstream.DASHBOARD)
+          .apply(
+              "DashboardToJson",
+              MapElements.into(TypeDescriptors.strings())
+                  .via((DashboardMinute d) -> d.redisKey() + "\t" + d.toJson()))
+          .apply(
+              "WriteDashboard", WriteJsonLines.to(folder + "/dashboard").withFlushInterval(flush));
+    }
     PCollection<DeadLetter> deadLetters = out.get(SessionizeClickstream.DEAD_LETTERS);
     if (kafka) {
       deadLetters.apply(
@@ -313,6 +353,12 @@ public final class SessionizationPipeline {
     if (!"file".equals(o.getSource()) && !"kafka".equals(o.getSource())) {
       problems.add(
           "--source=" + o.getSource() + " is not supported: allowed values are file, kafka");
+    }
+    if (!"file".equals(o.getDashboardSink()) && !"redis".equals(o.getDashboardSink())) {
+      problems.add(
+          "--dashboardSink="
+              + o.getDashboardSink()
+              + " is not supported: allowed values are file, redis");
     }
     if (!"earliest".equals(o.getStartingOffsets()) && !"latest".equals(o.getStartingOffsets())) {
       problems.add(
@@ -471,7 +517,7 @@ public final class SessionizationPipeline {
             + "%d duplicates, %d dead letters%s%n"
             + "sessionize: accounting %s: read %d = accepted %d + duplicates %d + dead letters %d%n"
             + "sessionize: sessions     -> %s/sessions-00000-of-00001.jsonl%n"
-            + "sessionize: dashboard    -> %s/dashboard-00000-of-00001.jsonl%n"
+            + "sessionize: dashboard    -> %s%n"
             + "sessionize: dead letters -> %s/dead-letters-00000-of-00001.jsonl",
         read,
         accepted,
@@ -486,7 +532,13 @@ public final class SessionizationPipeline {
         duplicates,
         dead,
         folder,
-        folder,
+        "redis".equals(options.getDashboardSink())
+            ? "redis://"
+                + options.getRedisHost()
+                + ":"
+                + options.getRedisPort()
+                + " (dash:minute:*, dash:latest, session:latest:*)"
+            : folder + "/dashboard-00000-of-00001.jsonl",
         folder);
   }
 }

@@ -60,7 +60,12 @@ public abstract class DashboardMinute implements Serializable {
 
   /** The Redis key of this document: {@code dash:minute:<yyyy-MM-ddTHH:mmZ>}. */
   public String redisKey() {
-    return "dash:minute:" + minute();
+    return keyFor(windowStart());
+  }
+
+  /** The Redis key of the minute starting at {@code windowStart}. */
+  public static String keyFor(Instant windowStart) {
+    return "dash:minute:" + MINUTE.print(windowStart);
   }
 
   public static Builder builder() {

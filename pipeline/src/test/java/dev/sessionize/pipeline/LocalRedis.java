@@ -1,0 +1,82 @@
+package dev.sessionize.pipeline;
+
+import java.io.File;
+import java.io.IOException;
+import java.net.ServerSocket;
+import java.util.List;
+import redis.clients.jedis.Jedis;
+
+/**
+ * A real {@code redis-server} started as a child process on a free loopback port, without
+ * persistence. Tests fail with a clear message when it is not installed.
+ */
+final class LocalRedis implements AutoCloseable {
+  private final Process process;
+  private final int port;
+
+  private LocalRedis(Process process, int port) {
+    this.process = process;
+    this.port = port;
+  }
+
+  static LocalRedis start() throws Exception {
+    String binary = findRedisServer();
+    int port;
+    try (ServerSocket socket = new ServerSocket(0)) {
+      port = socket.getLocalPort();
+    }
+    Process process =
+        new ProcessBuilder(
+                List.of(
+                    binary,
+                    "--port",
+                    String.valueOf(port),
+                    "--bind",
+                    "127.0.0.1",
+                    "--save",
+                    "",
+                    "--appendonly",
+                    "no"))
+            .redirectErrorStream(true)
+            .redirectOutput(ProcessBuilder.Redirect.DISCARD)
+            .start();
+    long deadline = System.currentTimeMillis() + 10_000;
+    while (true) {
+      try (Jedis jedis = new Jedis("127.0.0.1", port)) {
+        if ("PONG".equals(jedis.ping())) {
+          return new LocalRedis(process, port);
+        }
+      } catch (RuntimeException e) {
+        if (System.currentTimeMillis() > deadline || !process.isAlive()) {
+          process.destroyForcibly();
+          throw new IllegalStateException("redis-server did not start on port " + port, e);
+        }
+        Thread.sleep(100);
+      }
+    }
+  }
+
+  private static String findRedisServer() {
+    for (String dir : System.getenv().getOrDefault("PATH", "/usr/bin").split(File.pathSeparator)) {
+      File candidate = new File(dir, "redis-server");
+      if (candidate.canExecute()) {
+        return candidate.getPath();
+      }
+    }
+    throw new IllegalStateException(
+        "redis-server is not installed: run apt-get install -y redis-server (.ci/run does)");
+  }
+
+  int port() {
+    return port;
+  }
+
+  Jedis client() {
+    return new Jedis("127.0.0.1", port);
+  }
+
+  @Override
+  public void close() throws IOException {
+    process.destroy();
+  }
+}
