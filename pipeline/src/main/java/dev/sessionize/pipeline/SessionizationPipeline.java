@@ -200,6 +200,14 @@ public final class SessionizationPipeline {
 
     void setSessionTtl(String value);
 
+    @Description(
+        "Where sessions go: 'file' (JSON lines in --output, every emission) or 'iceberg' (the"
+            + " --sessionsTable table in the Hadoop catalog at --warehouse, one row per session).")
+    @Default.String("file")
+    String getSessionsSink();
+
+    void setSessionsSink(String value);
+
     @Description("Iceberg warehouse folder (Hadoop catalog).")
     @Default.String("warehouse")
     String getWarehouse();
@@ -286,9 +294,17 @@ public final class SessionizationPipeline {
                     .withMaxFutureSkew(maxFutureSkew)));
     String folder = options.getOutput();
     Duration flush = DurationOption.parse(options.getCommitInterval());
-    out.get(SessionizeClickstream.SESSIONS)
-        .apply("SessionsToJson", MapElements.into(TypeDescriptors.strings()).via(Session::toJson))
-        .apply("WriteSessions", WriteJsonLines.to(folder + "/sessions").withFlushInterval(flush));
+    if ("iceberg".equals(options.getSessionsSink())) {
+      out.get(SessionizeClickstream.SESSIONS)
+          .apply(
+              "WriteSessions",
+              new WriteSessionsToIceberg(
+                  options.getWarehouse(), options.getSessionsTable(), flush));
+    } else {
+      out.get(SessionizeClickstream.SESSIONS)
+          .apply("SessionsToJson", MapElements.into(TypeDescriptors.strings()).via(Session::toJson))
+          .apply("WriteSessions", WriteJsonLines.to(folder + "/sessions").withFlushInterval(flush));
+    }
     if ("redis".equals(options.getDashboardSink())) {
       RedisSinks.Endpoint redis =
           new RedisSinks.Endpoint(
@@ -353,6 +369,17 @@ public final class SessionizationPipeline {
     if (!"file".equals(o.getSource()) && !"kafka".equals(o.getSource())) {
       problems.add(
           "--source=" + o.getSource() + " is not supported: allowed values are file, kafka");
+    }
+    if (!"file".equals(o.getSessionsSink()) && !"iceberg".equals(o.getSessionsSink())) {
+      problems.add(
+          "--sessionsSink="
+              + o.getSessionsSink()
+              + " is not supported: allowed values are file, iceberg");
+    }
+    if (o.getSessionsTable() == null
+        || !o.getSessionsTable().matches("[A-Za-z0-9_]+(\\.[A-Za-z0-9_]+)+")) {
+      problems.add(
+          "--sessionsTable=" + o.getSessionsTable() + " is not valid: use namespace.table");
     }
     if (!"file".equals(o.getDashboardSink()) && !"redis".equals(o.getDashboardSink())) {
       problems.add(

@@ -1,0 +1,131 @@
+package dev.sessionize.pipeline;
+
+import dev.sessionize.transforms.SessionizeMetrics;
+import dev.sessionize.transforms.model.Session;
+import java.util.ArrayList;
+import java.util.List;
+import org.apache.beam.sdk.coders.KvCoder;
+import org.apache.beam.sdk.coders.StringUtf8Coder;
+import org.apache.beam.sdk.coders.VarIntCoder;
+import org.apache.beam.sdk.metrics.Counter;
+import org.apache.beam.sdk.state.BagState;
+import org.apache.beam.sdk.state.StateSpec;
+import org.apache.beam.sdk.state.StateSpecs;
+import org.apache.beam.sdk.state.TimeDomain;
+import org.apache.beam.sdk.state.Timer;
+import org.apache.beam.sdk.state.TimerSpec;
+import org.apache.beam.sdk.state.TimerSpecs;
+import org.apache.beam.sdk.state.ValueState;
+import org.apache.beam.sdk.transforms.DoFn;
+import org.apache.beam.sdk.transforms.PTransform;
+import org.apache.beam.sdk.transforms.ParDo;
+import org.apache.beam.sdk.transforms.WithKeys;
+import org.apache.beam.sdk.transforms.windowing.GlobalWindows;
+import org.apache.beam.sdk.transforms.windowing.Window;
+import org.apache.beam.sdk.values.KV;
+import org.apache.beam.sdk.values.PCollection;
+import org.apache.beam.sdk.values.PDone;
+import org.apache.beam.sdk.values.TypeDescriptors;
+import org.apache.iceberg.Table;
+import org.joda.time.Duration;
+
+/**
+ * Session rows to the Iceberg {@code sessions} table: the emissions are buffered in state and
+ * committed by one writer as one {@link SessionsTable#commit upsert} every {@code commitInterval}
+ * of processing time (and when the input ends), so files stay few and each commit is atomic. The
+ * commit id is derived from the buffered rows, so a retried firing (same state) is skipped.
+ */
+public class WriteSessionsToIceberg extends PTransform<PCollection<Session>, PDone> {
+  private final String warehouse;
+  private final String tableName;
+  private final Duration commitInterval;
+
+  WriteSessionsToIceberg(String warehouse, String tableName, Duration commitInterval) {
+    this.warehouse = warehouse;
+    this.tableName = tableName;
+    this.commitInterval = commitInterval;
+  }
+
+  @Override
+  public PDone expand(PCollection<Session> sessions) {
+    SessionsTable.openOrCreate(warehouse, tableName); // fail at launch, not on a worker
+    sessions
+        .apply("InGlobalWindow", Window.into(new GlobalWindows()))
+        .apply(
+            "OneWriter", WithKeys.<Integer, Session>of(0).withKeyType(TypeDescriptors.integers()))
+        .setCoder(KvCoder.of(VarIntCoder.of(), Session.SessionCoder.of()))
+        .apply("CommitUpserts", ParDo.of(new CommitFn(warehouse, tableName, commitInterval)));
+    return PDone.in(sessions.getPipeline());
+  }
+
+  static class CommitFn extends DoFn<KV<Integer, Session>, Void> {
+    private final String warehouse;
+    private final String tableName;
+    private final Duration commitInterval;
+    private final Counter commits = SessionizeMetrics.counter("iceberg_commits");
+    private final Counter rows = SessionizeMetrics.counter("iceberg_rows_committed");
+    private transient Table table;
+
+    @StateId("buffer")
+    private final StateSpec<BagState<Session>> bufferSpec =
+        StateSpecs.bag(Session.SessionCoder.of());
+
+    @StateId("scheduled")
+    private final StateSpec<ValueState<String>> scheduledSpec =
+        StateSpecs.value(StringUtf8Coder.of());
+
+    @TimerId("commit")
+    private final TimerSpec commitSpec = TimerSpecs.timer(TimeDomain.PROCESSING_TIME);
+
+    CommitFn(String warehouse, String tableName, Duration commitInterval) {
+      this.warehouse = warehouse;
+      this.tableName = tableName;
+      this.commitInterval = commitInterval;
+    }
+
+    @Setup
+    public void setup() {
+      table = SessionsTable.openOrCreate(warehouse, tableName);
+    }
+
+    @ProcessElement
+    public void process(
+        @Element KV<Integer, Session> element,
+        @StateId("buffer") BagState<Session> buffer,
+        @StateId("scheduled") ValueState<String> scheduled,
+        @TimerId("commit") Timer commit) {
+      buffer.add(element.getValue());
+      if (scheduled.read() == null) {
+        commit.offset(commitInterval).setRelative();
+        scheduled.write("yes");
+      }
+    }
+
+    @OnTimer("commit")
+    public void onCommit(
+        @StateId("buffer") BagState<Session> buffer,
+        @StateId("scheduled") ValueState<String> scheduled) {
+      flush(buffer, scheduled);
+    }
+
+    @OnWindowExpiration
+    public void onExpiration(
+        @StateId("buffer") BagState<Session> buffer,
+        @StateId("scheduled") ValueState<String> scheduled) {
+      flush(buffer, scheduled);
+    }
+
+    private void flush(BagState<Session> buffer, ValueState<String> scheduled) {
+      List<Session> batch = new ArrayList<>();
+      buffer.read().forEach(batch::add);
+      if (!batch.isEmpty()) {
+        if (SessionsTable.commit(table, batch, SessionsTable.commitId(batch))) {
+          commits.inc();
+          rows.inc(batch.size());
+        }
+      }
+      buffer.clear();
+      scheduled.clear();
+    }
+  }
+}
