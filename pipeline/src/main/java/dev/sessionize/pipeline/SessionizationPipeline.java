@@ -543,7 +543,7 @@ public final class SessionizationPipeline {
         "sessionize: read %d records: %d events accepted into %d sessions (%d emissions), "
             + "%d duplicates, %d dead letters%s%n"
             + "sessionize: accounting %s: read %d = accepted %d + duplicates %d + dead letters %d%n"
-            + "sessionize: sessions     -> %s/sessions-00000-of-00001.jsonl%n"
+            + "sessionize: sessions     -> %s%n"
             + "sessionize: dashboard    -> %s%n"
             + "sessionize: dead letters -> %s/dead-letters-00000-of-00001.jsonl",
         read,
@@ -558,7 +558,12 @@ public final class SessionizationPipeline {
         accepted,
         duplicates,
         dead,
-        folder,
+        "iceberg".equals(options.getSessionsSink())
+            ? "iceberg table "
+                + options.getSessionsTable()
+                + " in "
+                + new File(options.getWarehouse()).getAbsolutePath()
+            : folder + "/sessions-00000-of-00001.jsonl",
         "redis".equals(options.getDashboardSink())
             ? "redis://"
                 + options.getRedisHost()

@@ -1,0 +1,221 @@
+package dev.sessionize.pipeline;
+
+import static org.hamcrest.MatcherAssert.assertThat;
+import static org.hamcrest.Matchers.greaterThan;
+import static org.junit.Assert.assertEquals;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import dev.sessionize.transforms.SessionizeMetrics;
+import dev.sessionize.transforms.model.Json;
+import java.io.File;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.HashSet;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.TreeMap;
+import org.apache.beam.runners.direct.DirectOptions;
+import org.apache.beam.sdk.PipelineResult;
+import org.apache.beam.sdk.options.PipelineOptionsFactory;
+import org.apache.beam.sdk.options.StreamingOptions;
+import org.apache.iceberg.Table;
+import org.apache.iceberg.data.IcebergGenerics;
+import org.apache.iceberg.data.Record;
+import org.apache.iceberg.io.CloseableIterable;
+import org.apache.kafka.clients.consumer.ConsumerRecord;
+import org.joda.time.Duration;
+import org.joda.time.Instant;
+import org.junit.AfterClass;
+import org.junit.BeforeClass;
+import org.junit.Rule;
+import org.junit.Test;
+import org.junit.rules.TemporaryFolder;
+import org.junit.runner.RunWith;
+import org.junit.runners.JUnit4;
+import redis.clients.jedis.Jedis;
+
+/**
+ * The whole job against real parts, on the DirectRunner in streaming mode: a generated stream
+ * (fixed seed; duplicates, malformed records, out-of-order delivery within the watermark's bound)
+ * in a 3-partition Kafka topic; sessions to an Iceberg table on disk, the dashboard to
+ * redis-server, dead letters to Kafka. The table must equal an independent sort-and-split of the
+ * distinct valid events on 30-minute gaps, one row per session.
+ */
+@RunWith(JUnit4.class)
+public class EndToEndIT {
+  private static final int PARTITIONS = 3;
+  private static LocalKafka kafka;
+  private static LocalRedis redis;
+
+  @Rule public final TemporaryFolder tmp = new TemporaryFolder();
+
+  @BeforeClass
+  public static void startServers() throws Exception {
+    kafka = LocalKafka.start();
+    redis = LocalRedis.start();
+  }
+
+  @AfterClass
+  public static void stopServers() throws Exception {
+    if (kafka != null) {
+      kafka.close();
+    }
+    if (redis != null) {
+      redis.close();
+    }
+  }
+
+  @Test
+  public void generatedStreamToIcebergRedisAndTheDeadLetterTopic() throws Exception {
+    List<ClickstreamGenerator.Record> stream =
+        new ClickstreamGenerator()
+            .seed(4242L)
+            .start(Instant.parse("2026-11-20T00:00:00Z"))
+            .events(4_000)
+            .users(100)
+            .duplicateRate(0.02)
+            .malformedRate(0.01)
+            .generate();
+    List<byte[]> values = new ArrayList<>();
+    Map<String, Integer> expectedReasons = new TreeMap<>();
+    Set<String> distinct = new HashSet<>();
+    Map<String, List<Instant>> times = new HashMap<>();
+    long minutesWithEvents;
+    Set<Long> minutes = new HashSet<>();
+    for (ClickstreamGenerator.Record r : stream) {
+      values.add(r.payload);
+      if (r.kind == ClickstreamGenerator.Kind.MALFORMED) {
+        expectedReasons.merge(r.expectedReason, 1, Integer::sum);
+      } else if (distinct.add(r.userId + "/" + r.eventId)) {
+        times.computeIfAbsent(r.userId, u -> new ArrayList<>()).add(r.eventTime);
+        minutes.add(r.eventTime.getMillis() / 60_000);
+      }
+    }
+    minutesWithEvents = minutes.size();
+    List<String> expectedSessions = gapSplit(times, Duration.standardMinutes(30));
+    int rejected = expectedReasons.values().stream().mapToInt(Integer::intValue).sum();
+
+    kafka.createTopic("clickstream_events", PARTITIONS);
+    kafka.createTopic("clickstream_events_dlq", 1);
+    kafka.produce("clickstream_events", PARTITIONS, values);
+
+    File warehouse = tmp.newFolder("warehouse");
+    PipelineOptionsFactory.register(SessionizationPipeline.Options.class);
+    SessionizationPipeline.Options options =
+        PipelineOptionsFactory.fromArgs(
+                "--source=kafka",
+                "--bootstrapServers=" + kafka.bootstrapServers(),
+                "--idleTimeout=2s",
+                "--commitInterval=1s",
+                "--sessionsSink=iceberg",
+                "--warehouse=" + warehouse,
+                "--dashboardSink=redis",
+                "--redisPort=" + redis.port(),
+                "--output=" + tmp.newFolder("out"))
+            .as(SessionizationPipeline.Options.class);
+    options.as(StreamingOptions.class).setStreaming(true);
+    options.as(DirectOptions.class).setBlockOnRun(false);
+    PipelineResult result = SessionizationPipeline.run(options);
+    Table table = SessionsTable.openOrCreate(warehouse.getPath(), "sessionize.sessions");
+    try {
+      List<String> rows = List.of();
+      long deadline = System.currentTimeMillis() + 240_000;
+      while (System.currentTimeMillis() < deadline) {
+        if (result.getState().isTerminal()) {
+          throw new AssertionError("the streaming job ended: " + result.getState());
+        }
+        rows = finalRows(table);
+        if (rows.size() >= expectedSessions.size()) {
+          break;
+        }
+        Thread.sleep(1_000);
+      }
+      SessionModel.assertSame(expectedSessions, rows);
+
+      List<ConsumerRecord<String, String>> deadLetters =
+          kafka.readAll("clickstream_events_dlq", rejected, 60_000);
+      Map<String, Integer> reasons = new TreeMap<>();
+      for (ConsumerRecord<String, String> d : deadLetters) {
+        reasons.merge(Json.MAPPER.readTree(d.value()).get("reason").asText(), 1, Integer::sum);
+      }
+      assertEquals(expectedReasons, reasons);
+
+      long read = SessionizeMetrics.read(result, "records_read");
+      long accepted = SessionizeMetrics.read(result, "accepted");
+      long duplicates = SessionizeMetrics.read(result, "duplicates");
+      assertEquals(stream.size(), read);
+      assertEquals(distinct.size(), accepted);
+      assertEquals(read, accepted + duplicates + deadLetters.size());
+      System.out.printf(
+          "EndToEndIT: read %d = accepted %d + duplicates %d + dead letters %d; %d sessions%n",
+          read, accepted, duplicates, deadLetters.size(), rows.size());
+
+      try (Jedis jedis = redis.client()) {
+        Set<String> keys = jedis.keys("dash:minute:*");
+        long events = 0;
+        for (String key : keys) {
+          JsonNode doc = Json.MAPPER.readTree(jedis.get(key));
+          events += doc.get("events").asLong();
+        }
+        assertEquals(minutesWithEvents, keys.size());
+        assertEquals(accepted, events);
+        assertThat(jedis.keys("session:latest:*").size(), greaterThan(0));
+      }
+    } finally {
+      result.cancel();
+    }
+  }
+
+  /** The table's rows as "user start end events", failing on a duplicate session_id. */
+  private static List<String> finalRows(Table table) throws Exception {
+    table.refresh();
+    List<String> rows = new ArrayList<>();
+    Set<String> ids = new HashSet<>();
+    if (table.currentSnapshot() == null) {
+      return rows;
+    }
+    try (CloseableIterable<Record> records = IcebergGenerics.read(table).build()) {
+      for (Record r : records) {
+        if (!ids.add((String) r.getField("session_id"))) {
+          throw new AssertionError("two rows for session " + r.getField("session_id"));
+        }
+        rows.add(
+            r.getField("user_id")
+                + " "
+                + Instant.ofEpochMilli(
+                    ((java.time.OffsetDateTime) r.getField("start_time"))
+                        .toInstant()
+                        .toEpochMilli())
+                + " "
+                + Instant.ofEpochMilli(
+                    ((java.time.OffsetDateTime) r.getField("end_time")).toInstant().toEpochMilli())
+                + " "
+                + r.getField("event_count"));
+      }
+    }
+    return rows;
+  }
+
+  private static List<String> gapSplit(Map<String, List<Instant>> byUser, Duration gap) {
+    List<String> sessions = new ArrayList<>();
+    for (Map.Entry<String, List<Instant>> user : byUser.entrySet()) {
+      List<Instant> ts = new ArrayList<>(user.getValue());
+      ts.sort(null);
+      Instant start = ts.get(0);
+      Instant last = start;
+      int count = 1;
+      for (Instant t : ts.subList(1, ts.size())) {
+        if (!t.isBefore(last.plus(gap))) {
+          sessions.add(user.getKey() + " " + start + " " + last + " " + count);
+          start = t;
+          count = 0;
+        }
+        last = t;
+        count++;
+      }
+      sessions.add(user.getKey() + " " + start + " " + last + " " + count);
+    }
+    return sessions;
+  }
+}
