@@ -72,11 +72,16 @@ public final class ClickstreamGenerator {
 
   /**
    * Writes a generated stream as JSON lines, in delivery order: {@code --events=N --users=N
-   * --seed=N --duplicates=RATE --malformed=RATE --late=RATE --output=FILE}.
+   * --seed=N --duplicates=RATE --malformed=RATE --late=RATE --output=FILE}; with {@code
+   * --bootstrapServers=HOST:PORT [--topic=NAME] [--rate=RECORDS_PER_SECOND]} sends it to Kafka
+   * instead.
    */
   public static void main(String[] args) throws IOException {
     ClickstreamGenerator generator = new ClickstreamGenerator();
     String output = "clickstream.jsonl";
+    String bootstrapServers = null;
+    String topic = "clickstream_events";
+    int rate = 1000;
     for (String arg : args) {
       String[] kv = arg.replaceFirst("^--", "").split("=", 2);
       if (kv.length != 2) {
@@ -107,11 +112,30 @@ public final class ClickstreamGenerator {
         case "output":
           output = kv[1];
           break;
+        case "bootstrapServers":
+          bootstrapServers = kv[1];
+          break;
+        case "topic":
+          topic = kv[1];
+          break;
+        case "rate":
+          rate = Integer.parseInt(kv[1]);
+          break;
         default:
           throw new IllegalArgumentException("unknown option --" + kv[0]);
       }
     }
     List<Record> records = generator.generate();
+    if (bootstrapServers != null) {
+      java.util.concurrent.atomic.AtomicLong sent = new java.util.concurrent.atomic.AtomicLong();
+      try {
+        send(records, bootstrapServers, topic, rate, sent);
+      } catch (InterruptedException e) {
+        Thread.currentThread().interrupt();
+      }
+      System.out.println("sent " + sent.get() + " records to " + topic + " on " + bootstrapServers);
+      return;
+    }
     try (java.io.OutputStream out =
         new java.io.BufferedOutputStream(new java.io.FileOutputStream(output))) {
       for (Record r : records) {
@@ -200,6 +224,49 @@ public final class ClickstreamGenerator {
   public ClickstreamGenerator lateRate(double value) {
     this.lateRate = value;
     return this;
+  }
+
+  /**
+   * Sends {@code records} to a Kafka topic in order, keyed by user id (malformed records have no
+   * key), at about {@code perSecond} records per second; {@code sent} counts the acknowledged ones.
+   */
+  public static void send(
+      List<Record> records,
+      String bootstrapServers,
+      String topic,
+      int perSecond,
+      java.util.concurrent.atomic.AtomicLong sent)
+      throws InterruptedException {
+    java.util.Properties props = new java.util.Properties();
+    props.put("bootstrap.servers", bootstrapServers);
+    props.put(
+        "key.serializer", org.apache.kafka.common.serialization.StringSerializer.class.getName());
+    props.put(
+        "value.serializer",
+        org.apache.kafka.common.serialization.ByteArraySerializer.class.getName());
+    props.put("max.request.size", String.valueOf(4 << 20));
+    props.put("linger.ms", "5");
+    long started = System.nanoTime();
+    try (org.apache.kafka.clients.producer.KafkaProducer<String, byte[]> producer =
+        new org.apache.kafka.clients.producer.KafkaProducer<>(props)) {
+      long i = 0;
+      for (Record r : records) {
+        producer.send(
+            new org.apache.kafka.clients.producer.ProducerRecord<>(topic, r.userId, r.payload),
+            (metadata, error) -> {
+              if (error == null) {
+                sent.incrementAndGet();
+              }
+            });
+        i++;
+        long due = started + i * 1_000_000_000L / Math.max(1, perSecond);
+        long wait = due - System.nanoTime();
+        if (wait > 1_000_000) {
+          Thread.sleep(wait / 1_000_000);
+        }
+      }
+      producer.flush();
+    }
   }
 
   /** The whole stream in delivery order. */

@@ -5,6 +5,8 @@ import static org.hamcrest.Matchers.greaterThan;
 import static org.junit.Assert.assertEquals;
 
 import com.fasterxml.jackson.databind.JsonNode;
+import dev.sessionize.runners.servers.LocalKafka;
+import dev.sessionize.runners.servers.LocalRedis;
 import dev.sessionize.transforms.SessionizeMetrics;
 import dev.sessionize.transforms.model.Json;
 import java.io.File;

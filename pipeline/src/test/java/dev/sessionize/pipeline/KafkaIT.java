@@ -6,6 +6,7 @@ import static org.junit.Assert.assertEquals;
 import static org.junit.Assert.assertNotNull;
 
 import com.fasterxml.jackson.databind.JsonNode;
+import dev.sessionize.runners.servers.LocalKafka;
 import dev.sessionize.transforms.SessionizeMetrics;
 import dev.sessionize.transforms.model.Json;
 import java.io.File;

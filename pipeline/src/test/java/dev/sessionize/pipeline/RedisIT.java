@@ -8,6 +8,7 @@ import static org.hamcrest.Matchers.lessThanOrEqualTo;
 import static org.junit.Assert.assertEquals;
 
 import com.fasterxml.jackson.databind.JsonNode;
+import dev.sessionize.runners.servers.LocalRedis;
 import dev.sessionize.transforms.model.Json;
 import java.io.File;
 import java.util.ArrayList;

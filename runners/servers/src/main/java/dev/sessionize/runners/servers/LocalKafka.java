@@ -1,4 +1,4 @@
-package dev.sessionize.pipeline;
+package dev.sessionize.runners.servers;
 
 import java.io.IOException;
 import java.net.ServerSocket;
@@ -30,7 +30,7 @@ import org.apache.kafka.common.utils.Time;
  * A real single-node Kafka broker (KRaft: broker and controller in one process) started in this JVM
  * from the Maven jars, on free loopback ports, with its log in a temporary folder.
  */
-final class LocalKafka implements AutoCloseable {
+public final class LocalKafka implements AutoCloseable {
   private final KafkaRaftServer server;
   private final Path logDir;
   private final String bootstrapServers;
@@ -41,7 +41,7 @@ final class LocalKafka implements AutoCloseable {
     this.bootstrapServers = bootstrapServers;
   }
 
-  static LocalKafka start() throws IOException {
+  public static LocalKafka start() throws IOException {
     int brokerPort = freePort();
     int controllerPort = freePort();
     Path logDir = Files.createTempDirectory("sessionize-kafka");
@@ -71,11 +71,11 @@ final class LocalKafka implements AutoCloseable {
     return new LocalKafka(server, logDir, "127.0.0.1:" + brokerPort);
   }
 
-  String bootstrapServers() {
+  public String bootstrapServers() {
     return bootstrapServers;
   }
 
-  void createTopic(String name, int partitions) throws Exception {
+  public void createTopic(String name, int partitions) throws Exception {
     try (Admin admin =
         Admin.create(Map.of(AdminClientConfig.BOOTSTRAP_SERVERS_CONFIG, bootstrapServers))) {
       admin.createTopics(List.of(new NewTopic(name, partitions, (short) 1))).all().get();
@@ -83,7 +83,7 @@ final class LocalKafka implements AutoCloseable {
   }
 
   /** Sends each value, round-robin over the topic's partitions, and waits for every ack. */
-  void produce(String topic, int partitions, List<byte[]> values) throws Exception {
+  public void produce(String topic, int partitions, List<byte[]> values) throws Exception {
     Properties props = new Properties();
     props.put(ProducerConfig.BOOTSTRAP_SERVERS_CONFIG, bootstrapServers);
     props.put(ProducerConfig.KEY_SERIALIZER_CLASS_CONFIG, ByteArraySerializer.class.getName());
@@ -98,7 +98,8 @@ final class LocalKafka implements AutoCloseable {
   }
 
   /** Every record of a topic as (key, value) strings, reading from the beginning. */
-  List<ConsumerRecord<String, String>> readAll(String topic, int expected, long timeoutMillis) {
+  public List<ConsumerRecord<String, String>> readAll(
+      String topic, int expected, long timeoutMillis) {
     Properties props = new Properties();
     props.put(ConsumerConfig.BOOTSTRAP_SERVERS_CONFIG, bootstrapServers);
     props.put(ConsumerConfig.GROUP_ID_CONFIG, "reader-" + Uuid.randomUuid());

@@ -1,4 +1,4 @@
-package dev.sessionize.pipeline;
+package dev.sessionize.runners.servers;
 
 import java.io.File;
 import java.io.IOException;
@@ -10,7 +10,7 @@ import redis.clients.jedis.Jedis;
  * A real {@code redis-server} started as a child process on a free loopback port, without
  * persistence. Tests fail with a clear message when it is not installed.
  */
-final class LocalRedis implements AutoCloseable {
+public final class LocalRedis implements AutoCloseable {
   private final Process process;
   private final int port;
 
@@ -19,7 +19,7 @@ final class LocalRedis implements AutoCloseable {
     this.port = port;
   }
 
-  static LocalRedis start() throws Exception {
+  public static LocalRedis start() throws Exception {
     String binary = findRedisServer();
     int port;
     try (ServerSocket socket = new ServerSocket(0)) {
@@ -67,11 +67,11 @@ final class LocalRedis implements AutoCloseable {
         "redis-server is not installed: run apt-get install -y redis-server (.ci/run does)");
   }
 
-  int port() {
+  public int port() {
     return port;
   }
 
-  Jedis client() {
+  public Jedis client() {
     return new Jedis("127.0.0.1", port);
   }
 

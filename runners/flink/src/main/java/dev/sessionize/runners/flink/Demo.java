@@ -1,0 +1,281 @@
+package dev.sessionize.runners.flink;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import dev.sessionize.pipeline.ClickstreamGenerator;
+import dev.sessionize.pipeline.SessionizationPipeline;
+import dev.sessionize.pipeline.SessionsTable;
+import dev.sessionize.runners.servers.LocalKafka;
+import dev.sessionize.runners.servers.LocalRedis;
+import dev.sessionize.transforms.model.Json;
+import java.io.File;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.Paths;
+import java.time.Duration;
+import java.util.Comparator;
+import java.util.HashSet;
+import java.util.List;
+import java.util.Map;
+import java.util.Properties;
+import java.util.Set;
+import java.util.TreeMap;
+import java.util.concurrent.atomic.AtomicLong;
+import java.util.concurrent.atomic.AtomicReference;
+import java.util.stream.Stream;
+import org.apache.beam.sdk.options.PipelineOptionsFactory;
+import org.apache.iceberg.Table;
+import org.apache.iceberg.data.IcebergGenerics;
+import org.apache.iceberg.data.Record;
+import org.apache.iceberg.io.CloseableIterable;
+import org.apache.kafka.clients.consumer.ConsumerRecord;
+import org.apache.kafka.clients.consumer.KafkaConsumer;
+import org.apache.kafka.common.serialization.StringDeserializer;
+import org.joda.time.Instant;
+import redis.clients.jedis.Jedis;
+
+/**
+ * The one-command demo: a real Kafka broker (KRaft, in this JVM), a real redis-server, an Iceberg
+ * warehouse under {@code demo/}, a generated clickstream produced into Kafka, and the job on the
+ * FlinkRunner in local mode; it shows progress while it runs and ends with a summary read back from
+ * the Iceberg table, Redis and the dead-letter topic. Ctrl-C stops everything.
+ *
+ * <p>Options: {@code --events=N} (5000), {@code --users=N} (200), {@code --rate=N} records per
+ * second (4000), {@code --parallelism=N} (2), {@code --seed=N} (42), {@code --folder=DIR} (demo).
+ */
+public final class Demo {
+  private Demo() {}
+
+  public static void main(String[] args) throws Exception {
+    Map<String, String> opts =
+        new TreeMap<>(
+            Map.of(
+                "events",
+                "20000",
+                "users",
+                "500",
+                "rate",
+                "4000",
+                "parallelism",
+                "2",
+                "seed",
+                "42",
+                "folder",
+                "demo"));
+    for (String arg : args) {
+      String[] kv = arg.replaceFirst("^--", "").split("=", 2);
+      if (kv.length != 2 || !opts.containsKey(kv[0])) {
+        System.err.println(
+            "sessionize demo: unknown option " + arg + "; options are " + opts.keySet());
+        System.exit(2);
+      }
+      opts.put(kv[0], kv[1]);
+    }
+    long wallStart = System.currentTimeMillis();
+    Path folder = Paths.get(opts.get("folder")).toAbsolutePath();
+    Path warehouse = folder.resolve("warehouse");
+    deleteRecursively(warehouse);
+    Files.createDirectories(folder);
+
+    say("starting a Kafka broker (KRaft, in this JVM)");
+    LocalKafka kafka = LocalKafka.start();
+    say("starting redis-server");
+    LocalRedis redis = LocalRedis.start();
+    Runtime.getRuntime()
+        .addShutdownHook(
+            new Thread(
+                () -> {
+                  try {
+                    redis.close();
+                  } catch (Exception e) {
+                    // shutting down anyway
+                  }
+                  try {
+                    kafka.close();
+                  } catch (Exception e) {
+                    // shutting down anyway
+                  }
+                }));
+    int partitions = 4;
+    kafka.createTopic("clickstream_events", partitions);
+    kafka.createTopic("clickstream_events_dlq", 1);
+    say(
+        "Kafka at "
+            + kafka.bootstrapServers()
+            + ", redis-server on port "
+            + redis.port()
+            + ", Iceberg warehouse "
+            + warehouse);
+
+    List<ClickstreamGenerator.Record> stream =
+        new ClickstreamGenerator()
+            .seed(Long.parseLong(opts.get("seed")))
+            .start(Instant.now().minus(org.joda.time.Duration.standardHours(20)))
+            .events(Integer.parseInt(opts.get("events")))
+            .users(Integer.parseInt(opts.get("users")))
+            .duplicateRate(0.02)
+            .malformedRate(0.01)
+            .lateRate(0.005)
+            .generate();
+    AtomicLong sent = new AtomicLong();
+    Thread producer =
+        new Thread(
+            () -> {
+              try {
+                ClickstreamGenerator.send(
+                    stream,
+                    kafka.bootstrapServers(),
+                    "clickstream_events",
+                    Integer.parseInt(opts.get("rate")),
+                    sent);
+              } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+              }
+            },
+            "generator");
+
+    PipelineOptionsFactory.register(SessionizationPipeline.Options.class);
+    SessionizationPipeline.Options options =
+        PipelineOptionsFactory.fromArgs(
+                "--runner=FlinkRunner",
+                "--flinkMaster=[local]",
+                "--parallelism=" + opts.get("parallelism"),
+                "--streaming=true",
+                "--source=kafka",
+                "--bootstrapServers=" + kafka.bootstrapServers(),
+                "--idleTimeout=5s",
+                "--commitInterval=5s",
+                "--sessionsSink=iceberg",
+                "--warehouse=" + warehouse,
+                "--dashboardSink=redis",
+                "--redisPort=" + redis.port(),
+                "--output=" + folder.resolve("output"))
+            .as(SessionizationPipeline.Options.class);
+    AtomicReference<Throwable> failure = new AtomicReference<>();
+    Thread job =
+        new Thread(
+            () -> {
+              try {
+                SessionizationPipeline.run(options).waitUntilFinish();
+              } catch (Throwable t) {
+                failure.set(t);
+              }
+            },
+            "flink-job");
+    job.setDaemon(true);
+    say("starting the job on the FlinkRunner (local, parallelism " + opts.get("parallelism") + ")");
+    job.start();
+    producer.start();
+
+    Table table = SessionsTable.openOrCreate(warehouse.toString(), "sessionize.sessions");
+    Map<String, Integer> deadLetters = new TreeMap<>();
+    long rows = -1;
+    int stable = 0;
+    try (KafkaConsumer<String, String> dlq = deadLetterConsumer(kafka.bootstrapServers());
+        Jedis jedis = redis.client()) {
+      while (true) {
+        if (failure.get() != null) {
+          throw new IllegalStateException("the job failed", failure.get());
+        }
+        for (ConsumerRecord<String, String> r : dlq.poll(Duration.ofSeconds(2))) {
+          deadLetters.merge(
+              Json.MAPPER.readTree(r.value()).get("reason").asText(), 1, Integer::sum);
+        }
+        long now = countRows(table);
+        String latest = jedis.get("dash:latest");
+        String minute = "-";
+        if (latest != null && jedis.get(latest) != null) {
+          JsonNode doc = Json.MAPPER.readTree(jedis.get(latest));
+          minute =
+              latest.substring("dash:minute:".length()) + " (" + doc.get("events") + " events)";
+        }
+        say(
+            String.format(
+                "produced %d/%d records | sessions in Iceberg %d | dead letters %d | dashboard %s",
+                sent.get(),
+                stream.size(),
+                now,
+                deadLetters.values().stream().mapToInt(i -> i).sum(),
+                minute));
+        stable = (now == rows && !producer.isAlive() && now > 0) ? stable + 1 : 0;
+        rows = now;
+        if (stable >= 4) {
+          break;
+        }
+      }
+      Set<String> ids = new HashSet<>();
+      long finals = 0;
+      try (CloseableIterable<Record> records = IcebergGenerics.read(table).build()) {
+        for (Record r : records) {
+          ids.add((String) r.getField("session_id"));
+          if (Boolean.TRUE.equals(r.getField("is_final"))) {
+            finals++;
+          }
+        }
+      }
+      say("summary:");
+      say(
+          "  records produced       "
+              + sent.get()
+              + " ("
+              + Integer.parseInt(opts.get("events"))
+              + " events + duplicates, malformed and late records)");
+      say(
+          "  sessions in Iceberg    "
+              + rows
+              + " rows, "
+              + ids.size()
+              + " distinct session_id, "
+              + finals
+              + " final  (table sessionize.sessions in "
+              + warehouse
+              + ")");
+      say("  dead letters           " + deadLetters);
+      say(
+          "  dashboard minutes      "
+              + jedis.keys("dash:minute:*").size()
+              + " in Redis, latest "
+              + jedis.get("dash:latest"));
+      say("  wall time              " + (System.currentTimeMillis() - wallStart) / 1000 + " s");
+    }
+    System.exit(0);
+  }
+
+  private static long countRows(Table table) throws Exception {
+    table.refresh();
+    if (table.currentSnapshot() == null) {
+      return 0;
+    }
+    long n = 0;
+    try (CloseableIterable<Record> records = IcebergGenerics.read(table).build()) {
+      for (Record ignored : records) {
+        n++;
+      }
+    }
+    return n;
+  }
+
+  private static KafkaConsumer<String, String> deadLetterConsumer(String bootstrapServers) {
+    Properties props = new Properties();
+    props.put("bootstrap.servers", bootstrapServers);
+    props.put("group.id", "sessionize-demo");
+    props.put("auto.offset.reset", "earliest");
+    props.put("key.deserializer", StringDeserializer.class.getName());
+    props.put("value.deserializer", StringDeserializer.class.getName());
+    KafkaConsumer<String, String> consumer = new KafkaConsumer<>(props);
+    consumer.subscribe(List.of("clickstream_events_dlq"));
+    return consumer;
+  }
+
+  private static void say(String line) {
+    System.out.println("sessionize demo: " + line);
+  }
+
+  private static void deleteRecursively(Path path) throws Exception {
+    if (!Files.exists(path)) {
+      return;
+    }
+    try (Stream<Path> files = Files.walk(path)) {
+      files.sorted(Comparator.reverseOrder()).map(Path::toFile).forEach(File::delete);
+    }
+  }
+}
