@@ -117,6 +117,8 @@ public class AggregateDashboard
   static class BuildDocumentFn extends DoFn<DashboardAccumulator, DashboardMinute> {
     private final int topPages;
     private final Clock clock;
+    private final org.apache.beam.sdk.metrics.Counter emptyPanes =
+        SessionizeMetrics.counter("dashboard_empty_panes_dropped");
 
     BuildDocumentFn(SessionizeConfig config) {
       this.topPages = config.dashboardTopPages();
@@ -128,6 +130,13 @@ public class AggregateDashboard
         @Element DashboardAccumulator acc,
         BoundedWindow window,
         OutputReceiver<DashboardMinute> out) {
+      // An accumulating pane of a minute with events is never empty. The FlinkRunner was seen to
+      // fire a pending processing-time trigger after the window's state was cleared, emitting an
+      // empty document that would overwrite the real one in Redis; such panes are dropped.
+      if (acc.events == 0) {
+        emptyPanes.inc();
+        return;
+      }
       out.output(toDocument(acc, ((IntervalWindow) window).start(), topPages, clock));
     }
   }

@@ -122,6 +122,22 @@ public class CodersTest {
   }
 
   @Test
+  public void dashboardAccumulatorRoundTrips() throws Exception {
+    DashboardAccumulator acc = new DashboardAccumulator();
+    acc.add(TestEvents.view("u1", "1", at(0), "/a").toBuilder().setCountry("DE").build(), "USD");
+    acc.add(TestEvents.purchase("u2", "2", at(0), "/b", "3.50", "USD"), "USD");
+    DashboardAccumulator back = CoderUtils.clone(new DashboardAccumulator.Coder(), acc);
+    assertEquals(2, back.events);
+    assertEquals(1, back.pageViews);
+    assertEquals(1, back.purchases);
+    assertEquals(350, back.revenueCents);
+    assertEquals(2, back.uniqueUsers());
+    assertEquals(Long.valueOf(1), back.eventsByCountry.get("DE"));
+    assertEquals(
+        0, CoderUtils.clone(new DashboardAccumulator.Coder(), new DashboardAccumulator()).events);
+  }
+
+  @Test
   public void typicalSessionStateIsAtMost300Bytes() throws Exception {
     SessionCombineFn fn = new SessionCombineFn(200);
     SessionAccumulator acc = fn.createAccumulator();
