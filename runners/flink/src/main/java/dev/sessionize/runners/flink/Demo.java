@@ -39,7 +39,7 @@ import redis.clients.jedis.Jedis;
  * FlinkRunner in local mode; it shows progress while it runs and ends with a summary read back from
  * the Iceberg table, Redis and the dead-letter topic. Ctrl-C stops everything.
  *
- * <p>Options: {@code --events=N} (5000), {@code --users=N} (200), {@code --rate=N} records per
+ * <p>Options: {@code --events=N} (20000), {@code --users=N} (500), {@code --rate=N} records per
  * second (4000), {@code --parallelism=N} (2), {@code --seed=N} (42), {@code --folder=DIR} (demo).
  */
 public final class Demo {
