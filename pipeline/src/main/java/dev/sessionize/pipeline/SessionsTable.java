@@ -19,8 +19,6 @@ import java.util.Set;
 import java.util.TreeMap;
 import java.util.UUID;
 import org.apache.hadoop.conf.Configuration;
-import org.apache.iceberg.DataFile;
-import org.apache.iceberg.DeleteFile;
 import org.apache.iceberg.PartitionKey;
 import org.apache.iceberg.PartitionSpec;
 import org.apache.iceberg.RowDelta;
@@ -175,15 +173,8 @@ public final class SessionsTable {
       for (Map.Entry<String, PartitionKey> partition : keys.entrySet()) {
         String path = partition.getKey();
         PartitionKey key = partition.getValue();
-        OutputFile deleteFile =
-            table
-                .io()
-                .newOutputFile(
-                    table
-                        .locationProvider()
-                        .newDataLocation(SPEC, key, prefix + "-deletes.parquet"));
         EqualityDeleteWriter<Record> deleteWriter =
-            Parquet.writeDeletes(deleteFile)
+            Parquet.writeDeletes(newFile(table, key, prefix + "-deletes.parquet"))
                 .forTable(table)
                 .withPartition(key)
                 .rowSchema(ID_SCHEMA)
@@ -198,19 +189,11 @@ public final class SessionsTable {
             w.write(r);
           }
         }
-        DeleteFile deletes1 = deleteWriter.toDeleteFile();
-        delta.addDeletes(deletes1);
+        delta.addDeletes(deleteWriter.toDeleteFile());
         List<Record> rowsHere = inserts.get(path);
         if (rowsHere != null) {
-          OutputFile dataFile =
-              table
-                  .io()
-                  .newOutputFile(
-                      table
-                          .locationProvider()
-                          .newDataLocation(SPEC, key, prefix + "-data.parquet"));
           DataWriter<Record> dataWriter =
-              Parquet.writeData(dataFile)
+              Parquet.writeData(newFile(table, key, prefix + "-data.parquet"))
                   .schema(SCHEMA)
                   .withSpec(SPEC)
                   .withPartition(key)
@@ -222,8 +205,7 @@ public final class SessionsTable {
               w.write(r);
             }
           }
-          DataFile data = dataWriter.toDataFile();
-          delta.addRows(data);
+          delta.addRows(dataWriter.toDataFile());
         }
       }
     } catch (IOException e) {
@@ -231,6 +213,12 @@ public final class SessionsTable {
     }
     delta.set(COMMIT_ID, commitId).commit();
     return true;
+  }
+
+  private static OutputFile newFile(Table table, PartitionKey partition, String name) {
+    return table
+        .io()
+        .newOutputFile(table.locationProvider().newDataLocation(SPEC, partition, name));
   }
 
   static Record toRecord(Session s) {

@@ -5,7 +5,6 @@ import dev.sessionize.transforms.model.Session;
 import java.util.ArrayList;
 import java.util.List;
 import org.apache.beam.sdk.coders.KvCoder;
-import org.apache.beam.sdk.coders.StringUtf8Coder;
 import org.apache.beam.sdk.coders.VarIntCoder;
 import org.apache.beam.sdk.metrics.Counter;
 import org.apache.beam.sdk.state.BagState;
@@ -15,7 +14,6 @@ import org.apache.beam.sdk.state.TimeDomain;
 import org.apache.beam.sdk.state.Timer;
 import org.apache.beam.sdk.state.TimerSpec;
 import org.apache.beam.sdk.state.TimerSpecs;
-import org.apache.beam.sdk.state.ValueState;
 import org.apache.beam.sdk.transforms.DoFn;
 import org.apache.beam.sdk.transforms.PTransform;
 import org.apache.beam.sdk.transforms.ParDo;
@@ -70,10 +68,6 @@ public class WriteSessionsToIceberg extends PTransform<PCollection<Session>, PDo
     private final StateSpec<BagState<Session>> bufferSpec =
         StateSpecs.bag(Session.SessionCoder.of());
 
-    @StateId("scheduled")
-    private final StateSpec<ValueState<String>> scheduledSpec =
-        StateSpecs.value(StringUtf8Coder.of());
-
     @TimerId("commit")
     private final TimerSpec commitSpec = TimerSpecs.timer(TimeDomain.PROCESSING_TIME);
 
@@ -92,30 +86,25 @@ public class WriteSessionsToIceberg extends PTransform<PCollection<Session>, PDo
     public void process(
         @Element KV<Integer, Session> element,
         @StateId("buffer") BagState<Session> buffer,
-        @StateId("scheduled") ValueState<String> scheduled,
         @TimerId("commit") Timer commit) {
-      buffer.add(element.getValue());
-      if (scheduled.read() == null) {
+      // The first row of a batch schedules its commit; the flush empties the buffer.
+      if (buffer.isEmpty().read()) {
         commit.offset(commitInterval).setRelative();
-        scheduled.write("yes");
       }
+      buffer.add(element.getValue());
     }
 
     @OnTimer("commit")
-    public void onCommit(
-        @StateId("buffer") BagState<Session> buffer,
-        @StateId("scheduled") ValueState<String> scheduled) {
-      flush(buffer, scheduled);
+    public void onCommit(@StateId("buffer") BagState<Session> buffer) {
+      flush(buffer);
     }
 
     @OnWindowExpiration
-    public void onExpiration(
-        @StateId("buffer") BagState<Session> buffer,
-        @StateId("scheduled") ValueState<String> scheduled) {
-      flush(buffer, scheduled);
+    public void onExpiration(@StateId("buffer") BagState<Session> buffer) {
+      flush(buffer);
     }
 
-    private void flush(BagState<Session> buffer, ValueState<String> scheduled) {
+    private void flush(BagState<Session> buffer) {
       List<Session> batch = new ArrayList<>();
       buffer.read().forEach(batch::add);
       if (!batch.isEmpty()) {
@@ -125,7 +114,6 @@ public class WriteSessionsToIceberg extends PTransform<PCollection<Session>, PDo
         }
       }
       buffer.clear();
-      scheduled.clear();
     }
   }
 }
