@@ -208,11 +208,28 @@ public final class SessionizationPipeline {
 
     void setSessionsSink(String value);
 
-    @Description("Iceberg warehouse folder (Hadoop catalog).")
+    @Description(
+        "Iceberg catalog type: 'hadoop' (tables in folders under --warehouse, no server), 'jdbc'"
+            + " (PostgreSQL, SQLite, ...: --catalogProperties=uri=jdbc:...) or 'rest'.")
+    @Default.String("hadoop")
+    String getCatalogType();
+
+    void setCatalogType(String value);
+
+    @Description("Iceberg warehouse location: a folder or a file system URI.")
     @Default.String("warehouse")
     String getWarehouse();
 
     void setWarehouse(String value);
+
+    @Description(
+        "Further Iceberg catalog properties as key=value,key=value (e.g. uri=jdbc:postgresql://db/"
+            + "iceberg,jdbc.user=sessionize,jdbc.password=${env:ICEBERG_PASSWORD}); a value"
+            + " ${env:NAME} is read from the environment, so secrets stay off the command line.")
+    @Default.String("")
+    String getCatalogProperties();
+
+    void setCatalogProperties(String value);
 
     @Description("Iceberg table of the sessions, as namespace.table.")
     @Default.String("sessionize.sessions")
@@ -298,8 +315,7 @@ public final class SessionizationPipeline {
       out.get(SessionizeClickstream.SESSIONS)
           .apply(
               "WriteSessions",
-              new WriteSessionsToIceberg(
-                  options.getWarehouse(), options.getSessionsTable(), flush));
+              new WriteSessionsToIceberg(catalog(options), options.getSessionsTable(), flush));
     } else {
       out.get(SessionizeClickstream.SESSIONS)
           .apply("SessionsToJson", MapElements.into(TypeDescriptors.strings()).via(Session::toJson))
@@ -363,6 +379,18 @@ public final class SessionizationPipeline {
         .build();
   }
 
+  /** The Iceberg catalog the options name. */
+  public static IcebergCatalog catalog(Options options) {
+    String warehouse = options.getWarehouse();
+    if ("hadoop".equals(options.getCatalogType()) && !warehouse.contains("://")) {
+      warehouse = new File(warehouse).getAbsolutePath();
+    }
+    return IcebergCatalog.of(
+        options.getCatalogType(),
+        warehouse,
+        IcebergCatalog.parseProperties(options.getCatalogProperties()));
+  }
+
   /** One line per bad option, naming it and the allowed values; empty when all are fine. */
   public static List<String> validate(Options o) {
     List<String> problems = new ArrayList<>();
@@ -375,6 +403,13 @@ public final class SessionizationPipeline {
           "--sessionsSink="
               + o.getSessionsSink()
               + " is not supported: allowed values are file, iceberg");
+    }
+    if ("iceberg".equals(o.getSessionsSink())) {
+      try {
+        problems.addAll(catalog(o).problems(System::getenv));
+      } catch (IllegalArgumentException e) {
+        problems.add("--catalogProperties is not valid: " + e.getMessage());
+      }
     }
     if (o.getSessionsTable() == null
         || !o.getSessionsTable().matches("[A-Za-z0-9_]+(\\.[A-Za-z0-9_]+)+")) {
@@ -559,10 +594,7 @@ public final class SessionizationPipeline {
         duplicates,
         dead,
         "iceberg".equals(options.getSessionsSink())
-            ? "iceberg table "
-                + options.getSessionsTable()
-                + " in "
-                + new File(options.getWarehouse()).getAbsolutePath()
+            ? "iceberg table " + options.getSessionsTable() + " in " + catalog(options)
             : folder + "/sessions-00000-of-00001.jsonl",
         "redis".equals(options.getDashboardSink())
             ? "redis://"
