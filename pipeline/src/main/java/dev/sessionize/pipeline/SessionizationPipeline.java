@@ -22,7 +22,6 @@ import org.apache.beam.sdk.Pipeline;
 import org.apache.beam.sdk.PipelineResult;
 import org.apache.beam.sdk.options.Default;
 import org.apache.beam.sdk.options.Description;
-import org.apache.beam.sdk.options.PipelineOptions;
 import org.apache.beam.sdk.options.PipelineOptionsFactory;
 import org.apache.beam.sdk.transforms.MapElements;
 import org.apache.beam.sdk.values.PCollection;
@@ -43,7 +42,7 @@ public final class SessionizationPipeline {
   private SessionizationPipeline() {}
 
   /** Options of the job; every duration, path, topic and server, with its default. */
-  public interface Options extends PipelineOptions {
+  public interface Options extends IcebergOptions {
     @Description(
         "Where records come from: 'file' (JSON lines from --input, bounded) or 'kafka' (--inputTopic"
             + " on --bootstrapServers, unbounded; dead letters then go to --deadLetterTopic).")
@@ -208,35 +207,6 @@ public final class SessionizationPipeline {
 
     void setSessionsSink(String value);
 
-    @Description(
-        "Iceberg catalog type: 'hadoop' (tables in folders under --warehouse, no server), 'jdbc'"
-            + " (PostgreSQL, SQLite, ...: --catalogProperties=uri=jdbc:...) or 'rest'.")
-    @Default.String("hadoop")
-    String getCatalogType();
-
-    void setCatalogType(String value);
-
-    @Description("Iceberg warehouse location: a folder or a file system URI.")
-    @Default.String("warehouse")
-    String getWarehouse();
-
-    void setWarehouse(String value);
-
-    @Description(
-        "Further Iceberg catalog properties as key=value,key=value (e.g. uri=jdbc:postgresql://db/"
-            + "iceberg,jdbc.user=sessionize,jdbc.password=${env:ICEBERG_PASSWORD}); a value"
-            + " ${env:NAME} is read from the environment, so secrets stay off the command line.")
-    @Default.String("")
-    String getCatalogProperties();
-
-    void setCatalogProperties(String value);
-
-    @Description("Iceberg table of the sessions, as namespace.table.")
-    @Default.String("sessionize.sessions")
-    String getSessionsTable();
-
-    void setSessionsTable(String value);
-
     @Description("Interval between sink commits (Iceberg commits; file flushes in streaming).")
     @Default.String("60s")
     String getCommitInterval();
@@ -315,7 +285,8 @@ public final class SessionizationPipeline {
       out.get(SessionizeClickstream.SESSIONS)
           .apply(
               "WriteSessions",
-              new WriteSessionsToIceberg(catalog(options), options.getSessionsTable(), flush));
+              new WriteSessionsToIceberg(
+                  IcebergOptions.catalog(options), options.getSessionsTable(), flush));
     } else {
       out.get(SessionizeClickstream.SESSIONS)
           .apply("SessionsToJson", MapElements.into(TypeDescriptors.strings()).via(Session::toJson))
@@ -379,18 +350,6 @@ public final class SessionizationPipeline {
         .build();
   }
 
-  /** The Iceberg catalog the options name. */
-  public static IcebergCatalog catalog(Options options) {
-    String warehouse = options.getWarehouse();
-    if ("hadoop".equals(options.getCatalogType()) && !warehouse.contains("://")) {
-      warehouse = new File(warehouse).getAbsolutePath();
-    }
-    return IcebergCatalog.of(
-        options.getCatalogType(),
-        warehouse,
-        IcebergCatalog.parseProperties(options.getCatalogProperties()));
-  }
-
   /** One line per bad option, naming it and the allowed values; empty when all are fine. */
   public static List<String> validate(Options o) {
     List<String> problems = new ArrayList<>();
@@ -405,16 +364,7 @@ public final class SessionizationPipeline {
               + " is not supported: allowed values are file, iceberg");
     }
     if ("iceberg".equals(o.getSessionsSink())) {
-      try {
-        problems.addAll(catalog(o).problems(System::getenv));
-      } catch (IllegalArgumentException e) {
-        problems.add("--catalogProperties is not valid: " + e.getMessage());
-      }
-    }
-    if (o.getSessionsTable() == null
-        || !o.getSessionsTable().matches("[A-Za-z0-9_]+(\\.[A-Za-z0-9_]+)+")) {
-      problems.add(
-          "--sessionsTable=" + o.getSessionsTable() + " is not valid: use namespace.table");
+      problems.addAll(IcebergOptions.validate(o));
     }
     if (!"file".equals(o.getDashboardSink()) && !"redis".equals(o.getDashboardSink())) {
       problems.add(
@@ -594,7 +544,10 @@ public final class SessionizationPipeline {
         duplicates,
         dead,
         "iceberg".equals(options.getSessionsSink())
-            ? "iceberg table " + options.getSessionsTable() + " in " + catalog(options)
+            ? "iceberg table "
+                + options.getSessionsTable()
+                + " in "
+                + IcebergOptions.catalog(options)
             : folder + "/sessions-00000-of-00001.jsonl",
         "redis".equals(options.getDashboardSink())
             ? "redis://"

@@ -113,7 +113,18 @@ public final class SessionsTable {
       }
     }
     try {
-      return opened.createTable(id, SCHEMA, SPEC, Map.of(TableProperties.FORMAT_VERSION, "2"));
+      return opened.createTable(
+          id,
+          SCHEMA,
+          SPEC,
+          Map.of(
+              TableProperties.FORMAT_VERSION,
+              "2",
+              // A commit a minute writes a metadata file a minute: keep the last 100 only.
+              TableProperties.METADATA_DELETE_AFTER_COMMIT_ENABLED,
+              "true",
+              TableProperties.METADATA_PREVIOUS_VERSIONS_MAX,
+              "100"));
     } catch (org.apache.iceberg.exceptions.AlreadyExistsException e) {
       return opened.loadTable(id);
     }

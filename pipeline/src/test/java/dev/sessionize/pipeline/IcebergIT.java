@@ -129,6 +129,44 @@ public class IcebergIT {
     assertThat(rows(table), containsInAnyOrder(expected.toArray()));
   }
 
+  @Test
+  public void maintenanceExpiresOldSnapshotsAndKeepsRowsAndIdempotency() throws Exception {
+    File warehouse = tmp.newFolder("maintained");
+    Table table = SessionsTable.openOrCreate(warehouse.getPath(), "sessionize.sessions");
+    List<Session> batch = List.of();
+    for (int i = 1; i <= 6; i++) {
+      batch =
+          List.of(
+              session("alice", "2026-11-24T10:00:00Z", "2026-11-24T10:10:00Z", i, i, false),
+              session(
+                  "bob",
+                  "2026-11-2" + i + "T08:00:00Z",
+                  "2026-11-2" + i + "T08:01:00Z",
+                  1,
+                  0,
+                  true));
+      assertTrue(SessionsTable.commit(table, batch, SessionsTable.commitId(batch)));
+    }
+    List<String> before = rows(table);
+    assertEquals(7, before.size());
+    assertEquals(6, snapshotCount(table));
+
+    PipelineOptionsFactory.register(MaintainSessionsTable.Options.class);
+    String report =
+        MaintainSessionsTable.run(
+            PipelineOptionsFactory.fromArgs(
+                    "--warehouse=" + warehouse, "--expireOlderThan=0s", "--retainLast=2")
+                .as(MaintainSessionsTable.Options.class));
+    table.refresh();
+    // Two kept, plus the manifest rewrite's own snapshot.
+    assertEquals(report, 3, snapshotCount(table));
+    assertThat(report, org.hamcrest.Matchers.containsString("snapshots 6 -> 3"));
+    assertThat(rows(table), containsInAnyOrder(before.toArray()));
+    // The newest commit's id survived, so its retry is still skipped.
+    assertFalse(SessionsTable.commit(table, batch, SessionsTable.commitId(batch)));
+    assertThat(rows(table), containsInAnyOrder(before.toArray()));
+  }
+
   /** The sessions of {@code events/happy-path.jsonl}, worked out by hand in its README. */
   private static final List<String> HAPPY_PATH =
       List.of(

@@ -19,6 +19,7 @@ import java.util.Map;
 import java.util.Properties;
 import java.util.Set;
 import java.util.TreeMap;
+import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicLong;
 import java.util.concurrent.atomic.AtomicReference;
 import java.util.stream.Stream;
@@ -80,10 +81,21 @@ public final class Demo {
     LocalKafka kafka = LocalKafka.start();
     say("starting redis-server");
     LocalRedis redis = LocalRedis.start();
+    AtomicBoolean finished = new AtomicBoolean();
+    AtomicReference<Thread> generator = new AtomicReference<>();
+    // Ctrl-C (SIGINT) or kill (SIGTERM): stop producing, stop the servers (the in-process Flink
+    // mini-cluster ends with this JVM; every Iceberg commit is atomic, so the table stays
+    // consistent), say what is left on disk.
     Runtime.getRuntime()
         .addShutdownHook(
             new Thread(
                 () -> {
+                  if (!finished.get()) {
+                    say("stopping (interrupted): generator, Flink job, redis-server, Kafka");
+                  }
+                  if (generator.get() != null) {
+                    generator.get().interrupt();
+                  }
                   try {
                     redis.close();
                   } catch (Exception e) {
@@ -94,7 +106,11 @@ public final class Demo {
                   } catch (Exception e) {
                     // shutting down anyway
                   }
-                }));
+                  if (!finished.get()) {
+                    say("stopped; the Iceberg table stays in " + warehouse);
+                  }
+                },
+                "demo-shutdown"));
     int partitions = 4;
     kafka.createTopic("clickstream_events", partitions);
     kafka.createTopic("clickstream_events_dlq", 1);
@@ -132,6 +148,7 @@ public final class Demo {
               }
             },
             "generator");
+    generator.set(producer);
 
     PipelineOptionsFactory.register(SessionizationPipeline.Options.class);
     SessionizationPipeline.Options options =
@@ -240,6 +257,7 @@ public final class Demo {
               + jedis.get("dash:latest"));
       say("  wall time              " + (System.currentTimeMillis() - wallStart) / 1000 + " s");
     }
+    finished.set(true);
     System.exit(0);
   }
 
