@@ -38,6 +38,17 @@ public class DemoIT {
 
   @Rule public final TemporaryFolder tmp = new TemporaryFolder();
 
+  private final List<Process> started = new ArrayList<>();
+
+  /** A failed assertion must not leave a demo (and its servers) running. */
+  @org.junit.After
+  public void stopDemos() throws Exception {
+    for (Process p : started) {
+      p.descendants().forEach(ProcessHandle::destroyForcibly);
+      p.destroyForcibly().waitFor(30, TimeUnit.SECONDS);
+    }
+  }
+
   /** A running demo process and the lines it printed so far. */
   private static final class Run {
     final Process process;
@@ -95,6 +106,12 @@ public class DemoIT {
     }
   }
 
+  private Run start(String... args) throws IOException {
+    Run run = new Run(args);
+    started.add(run.process);
+    return run;
+  }
+
   private static boolean listening(int port) {
     try (Socket ignored = new Socket("127.0.0.1", port)) {
       return true;
@@ -106,7 +123,7 @@ public class DemoIT {
   @Test
   public void aSmallRunEndsWithASummaryReadBackFromTheTableRedisAndTheDeadLetterTopic()
       throws Exception {
-    Run run = new Run("--events=1500", "--users=50", "--rate=3000", "--folder=" + tmp.getRoot());
+    Run run = start("--events=1500", "--users=50", "--rate=3000", "--folder=" + tmp.getRoot());
     Matcher servers = SERVERS.matcher(run.await("redis-server on port", 120));
     assertTrue(servers.find());
     run.await("summary:", 300);
@@ -127,7 +144,7 @@ public class DemoIT {
 
   @Test
   public void ctrlCWhileTheJobRunsStopsEverything() throws Exception {
-    Run run = new Run("--events=50000", "--rate=2000", "--folder=" + tmp.getRoot());
+    Run run = start("--events=50000", "--rate=2000", "--folder=" + tmp.getRoot());
     Matcher servers = SERVERS.matcher(run.await("redis-server on port", 120));
     assertTrue(servers.find());
     int kafkaPort = Integer.parseInt(servers.group(1));
