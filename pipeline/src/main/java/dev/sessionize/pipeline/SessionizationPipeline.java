@@ -153,6 +153,15 @@ public final class SessionizationPipeline {
 
     void setDeadLetterTopic(String value);
 
+    @Description(
+        "Write dead letters in Kafka transactions committed with the runner's checkpoints, so a"
+            + " restart never repeats one (readers use isolation.level=read_committed). Needs a"
+            + " runner with checkpoints, e.g. the FlinkRunner with --checkpointingInterval.")
+    @Default.Boolean(false)
+    boolean getDeadLetterExactlyOnce();
+
+    void setDeadLetterExactlyOnce(boolean value);
+
     @Description("Redis host of the live dashboard.")
     @Default.String("localhost")
     String getRedisHost();
@@ -320,7 +329,10 @@ public final class SessionizationPipeline {
     if (kafka) {
       deadLetters.apply(
           "WriteDeadLetters",
-          new WriteDeadLettersToKafka(options.getBootstrapServers(), options.getDeadLetterTopic()));
+          new WriteDeadLettersToKafka(
+              options.getBootstrapServers(),
+              options.getDeadLetterTopic(),
+              options.getDeadLetterExactlyOnce() ? options.getGroupId() + "-dead-letters" : null));
     } else {
       deadLetters
           .apply(

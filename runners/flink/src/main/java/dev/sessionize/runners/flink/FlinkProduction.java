@@ -2,6 +2,10 @@ package dev.sessionize.runners.flink;
 
 import dev.sessionize.pipeline.SessionizationPipeline;
 import java.io.File;
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.Paths;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -38,6 +42,8 @@ public final class FlinkProduction {
     preset.put("source", "kafka");
     preset.put("sessionsSink", "iceberg");
     preset.put("dashboardSink", "redis");
+    // Dead letters in Kafka transactions committed with the checkpoints: none repeated on restart.
+    preset.put("deadLetterExactlyOnce", "true");
     return preset;
   }
 
@@ -99,11 +105,66 @@ public final class FlinkProduction {
           break;
       }
     }
+    String interval = value(args, "checkpointingInterval");
+    if ("true".equals(value(args, "deadLetterExactlyOnce"))
+        && (interval == null || !interval.matches("[0-9]+") || Long.parseLong(interval) <= 0)) {
+      problems.add(
+          "--deadLetterExactlyOnce=true needs checkpoints: give --checkpointingInterval > 0 or"
+              + " --deadLetterExactlyOnce=false");
+    }
     return problems;
   }
 
-  public static void main(String[] args) {
-    String[] all = withPreset(args);
+  /**
+   * Beam's FlinkRunner applies {@code --savepointPath} only when it submits to a cluster; in local
+   * mode ({@code --flinkMaster=[local]} or none) the restore path must be in the Flink
+   * configuration the embedded cluster starts with. This writes a {@code flink-conf.yaml} with
+   * {@code execution.savepoint.path} (after the lines of the user's {@code --flinkConfDir}, if any)
+   * and points {@code --flinkConfDir} at it, so resuming from a savepoint or a retained checkpoint
+   * works the same in both modes.
+   */
+  static String[] restoreLocally(String[] args) throws IOException {
+    String savepoint = value(args, "savepointPath");
+    String master = value(args, "flinkMaster");
+    boolean local = master == null || "[local]".equals(master) || "[auto]".equals(master);
+    if (savepoint == null || !local) {
+      return args;
+    }
+    Path conf = Files.createTempDirectory("sessionize-flink-conf");
+    StringBuilder yaml = new StringBuilder();
+    String userConf = value(args, "flinkConfDir");
+    if (userConf != null && Files.exists(Paths.get(userConf, "flink-conf.yaml"))) {
+      yaml.append(Files.readString(Paths.get(userConf, "flink-conf.yaml"))).append('\n');
+    }
+    yaml.append("execution.savepoint.path: ").append(savepoint).append('\n');
+    if ("true".equals(value(args, "allowNonRestoredState"))) {
+      yaml.append("execution.savepoint.ignore-unclaimed-state: true\n");
+    }
+    Files.writeString(conf.resolve("flink-conf.yaml"), yaml);
+    List<String> out = new ArrayList<>();
+    for (String a : args) {
+      if (!a.startsWith("--flinkConfDir=")) {
+        out.add(a);
+      }
+    }
+    out.add("--flinkConfDir=" + conf);
+    return out.toArray(String[]::new);
+  }
+
+  private static String value(String[] args, String name) {
+    String value = null;
+    for (String a : args) {
+      if (a.startsWith("--" + name + "=")) {
+        value = a.substring(name.length() + 3);
+      } else if (a.equals("--" + name)) {
+        value = "true";
+      }
+    }
+    return value;
+  }
+
+  public static void main(String[] args) throws IOException {
+    String[] all = restoreLocally(withPreset(args));
     List<String> problems = validate(all);
     if (!problems.isEmpty()) {
       problems.forEach(p -> System.err.println("sessionize: " + p));

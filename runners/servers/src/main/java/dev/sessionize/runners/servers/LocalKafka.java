@@ -97,13 +97,18 @@ public final class LocalKafka implements AutoCloseable {
     }
   }
 
-  /** Every record of a topic as (key, value) strings, reading from the beginning. */
+  /**
+   * Every record of a topic as (key, value) strings, reading from the beginning with {@code
+   * read_committed}, until {@code expected} records or the timeout.
+   */
   public List<ConsumerRecord<String, String>> readAll(
       String topic, int expected, long timeoutMillis) {
     Properties props = new Properties();
     props.put(ConsumerConfig.BOOTSTRAP_SERVERS_CONFIG, bootstrapServers);
     props.put(ConsumerConfig.GROUP_ID_CONFIG, "reader-" + Uuid.randomUuid());
     props.put(ConsumerConfig.AUTO_OFFSET_RESET_CONFIG, "earliest");
+    // Only committed records of transactional producers (the exactly-once dead-letter sink).
+    props.put(ConsumerConfig.ISOLATION_LEVEL_CONFIG, "read_committed");
     props.put(ConsumerConfig.KEY_DESERIALIZER_CLASS_CONFIG, StringDeserializer.class.getName());
     props.put(ConsumerConfig.VALUE_DESERIALIZER_CLASS_CONFIG, StringDeserializer.class.getName());
     List<ConsumerRecord<String, String>> records = new ArrayList<>();
