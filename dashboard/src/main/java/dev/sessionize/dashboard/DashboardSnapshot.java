@@ -71,6 +71,7 @@ final class DashboardSnapshot {
     long sessionsStarted = 0;
     long uniquePeak = 0;
     long uniqueNewest = 0;
+    String newestWithData = null;
     int present = 0;
     int bad = 0;
     BigDecimal revenue = BigDecimal.ZERO;
@@ -111,8 +112,11 @@ final class DashboardSnapshot {
       sessionsStarted += m.sessionsStarted;
       revenue = revenue.add(m.revenue);
       uniquePeak = Math.max(uniquePeak, m.uniqueUsers);
-      if (i == MINUTES - 1) {
+      if (m != Minute.EMPTY) {
+        // dash:latest can be written a moment before its minute's document: take the newest
+        // minute that has one.
         uniqueNewest = m.uniqueUsers;
+        newestWithData = HOUR_MINUTE.print(start);
       }
       if (m.updatedAt != null && (newestUpdate == null || m.updatedAt.isAfter(newestUpdate))) {
         newestUpdate = m.updatedAt;
@@ -131,6 +135,7 @@ final class DashboardSnapshot {
     totals.put("revenue", revenue.setScale(2, RoundingMode.UNNECESSARY).toPlainString());
     totals.put("sessions_started", sessionsStarted);
     totals.put("unique_users_newest_minute", uniqueNewest);
+    totals.put("newest_minute_with_data", newestWithData);
     totals.put("unique_users_peak_minute", uniquePeak);
     totals.put("minutes_with_data", present);
     out.put("bad_documents", bad);

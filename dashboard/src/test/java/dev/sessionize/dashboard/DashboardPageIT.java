@@ -212,6 +212,9 @@ public class DashboardPageIT {
     assertEquals("50", text(dom, "total-other"));
     assertEquals("1,000.30", text(dom, "total-revenue"));
     assertEquals("1", text(dom, "unique-users"));
+    assertEquals(
+        DateTimeFormatter.ofPattern("HH:mm").withZone(ZoneOffset.UTC).format(latest),
+        text(dom, "unique-users-minute"));
     assertEquals("400", text(dom, "unique-users-peak"));
     assertEquals("50", text(dom, "sessions-started"));
     assertEquals(

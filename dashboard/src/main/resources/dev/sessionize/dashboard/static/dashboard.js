@@ -228,6 +228,7 @@
     setText('total-revenue', formatMoney(t.revenue));
     setText('unique-users', formatInt(t.unique_users_newest_minute));
     setText('unique-users-peak', formatInt(t.unique_users_peak_minute));
+    setText('unique-users-minute', t.newest_minute_with_data || 'none');
     setText('sessions-started', formatInt(t.sessions_started));
     setText('bad-documents', data.bad_documents > 0
       ? '· ' + data.bad_documents + ' unreadable dash:minute document(s) skipped' : '');
