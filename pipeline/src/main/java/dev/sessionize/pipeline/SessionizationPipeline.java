@@ -22,7 +22,6 @@ import org.apache.beam.sdk.Pipeline;
 import org.apache.beam.sdk.PipelineResult;
 import org.apache.beam.sdk.options.Default;
 import org.apache.beam.sdk.options.Description;
-import org.apache.beam.sdk.options.PipelineOptions;
 import org.apache.beam.sdk.options.PipelineOptionsFactory;
 import org.apache.beam.sdk.transforms.MapElements;
 import org.apache.beam.sdk.values.PCollection;
@@ -43,7 +42,7 @@ public final class SessionizationPipeline {
   private SessionizationPipeline() {}
 
   /** Options of the job; every duration, path, topic and server, with its default. */
-  public interface Options extends PipelineOptions {
+  public interface Options extends IcebergOptions {
     @Description(
         "Where records come from: 'file' (JSON lines from --input, bounded) or 'kafka' (--inputTopic"
             + " on --bootstrapServers, unbounded; dead letters then go to --deadLetterTopic).")
@@ -208,18 +207,6 @@ public final class SessionizationPipeline {
 
     void setSessionsSink(String value);
 
-    @Description("Iceberg warehouse folder (Hadoop catalog).")
-    @Default.String("warehouse")
-    String getWarehouse();
-
-    void setWarehouse(String value);
-
-    @Description("Iceberg table of the sessions, as namespace.table.")
-    @Default.String("sessionize.sessions")
-    String getSessionsTable();
-
-    void setSessionsTable(String value);
-
     @Description("Interval between sink commits (Iceberg commits; file flushes in streaming).")
     @Default.String("60s")
     String getCommitInterval();
@@ -299,7 +286,7 @@ public final class SessionizationPipeline {
           .apply(
               "WriteSessions",
               new WriteSessionsToIceberg(
-                  options.getWarehouse(), options.getSessionsTable(), flush));
+                  IcebergOptions.catalog(options), options.getSessionsTable(), flush));
     } else {
       out.get(SessionizeClickstream.SESSIONS)
           .apply("SessionsToJson", MapElements.into(TypeDescriptors.strings()).via(Session::toJson))
@@ -376,10 +363,8 @@ public final class SessionizationPipeline {
               + o.getSessionsSink()
               + " is not supported: allowed values are file, iceberg");
     }
-    if (o.getSessionsTable() == null
-        || !o.getSessionsTable().matches("[A-Za-z0-9_]+(\\.[A-Za-z0-9_]+)+")) {
-      problems.add(
-          "--sessionsTable=" + o.getSessionsTable() + " is not valid: use namespace.table");
+    if ("iceberg".equals(o.getSessionsSink())) {
+      problems.addAll(IcebergOptions.validate(o));
     }
     if (!"file".equals(o.getDashboardSink()) && !"redis".equals(o.getDashboardSink())) {
       problems.add(
@@ -562,7 +547,7 @@ public final class SessionizationPipeline {
             ? "iceberg table "
                 + options.getSessionsTable()
                 + " in "
-                + new File(options.getWarehouse()).getAbsolutePath()
+                + IcebergOptions.catalog(options)
             : folder + "/sessions-00000-of-00001.jsonl",
         "redis".equals(options.getDashboardSink())
             ? "redis://"

@@ -18,7 +18,6 @@ import java.util.Map;
 import java.util.Set;
 import java.util.TreeMap;
 import java.util.UUID;
-import org.apache.hadoop.conf.Configuration;
 import org.apache.iceberg.PartitionKey;
 import org.apache.iceberg.PartitionSpec;
 import org.apache.iceberg.RowDelta;
@@ -26,13 +25,14 @@ import org.apache.iceberg.Schema;
 import org.apache.iceberg.Snapshot;
 import org.apache.iceberg.Table;
 import org.apache.iceberg.TableProperties;
+import org.apache.iceberg.catalog.Catalog;
+import org.apache.iceberg.catalog.SupportsNamespaces;
 import org.apache.iceberg.catalog.TableIdentifier;
 import org.apache.iceberg.data.GenericRecord;
 import org.apache.iceberg.data.InternalRecordWrapper;
 import org.apache.iceberg.data.Record;
 import org.apache.iceberg.data.parquet.GenericParquetWriter;
 import org.apache.iceberg.deletes.EqualityDeleteWriter;
-import org.apache.iceberg.hadoop.HadoopCatalog;
 import org.apache.iceberg.io.DataWriter;
 import org.apache.iceberg.io.OutputFile;
 import org.apache.iceberg.parquet.Parquet;
@@ -92,15 +92,41 @@ public final class SessionsTable {
 
   /** The table in a Hadoop catalog at {@code warehouse}, created (format v2) if missing. */
   public static Table openOrCreate(String warehouse, String tableName) {
-    HadoopCatalog catalog = new HadoopCatalog(new Configuration(), warehouse);
+    return openOrCreate(IcebergCatalog.hadoop(warehouse), tableName);
+  }
+
+  /** The table in {@code catalog}, created (format v2, with its namespace) if missing. */
+  public static Table openOrCreate(IcebergCatalog catalog, String tableName) {
+    Catalog opened = catalog.load();
     TableIdentifier id = TableIdentifier.parse(tableName);
-    if (catalog.tableExists(id)) {
-      return catalog.loadTable(id);
+    if (opened.tableExists(id)) {
+      return opened.loadTable(id);
+    }
+    if (opened instanceof SupportsNamespaces) {
+      SupportsNamespaces namespaces = (SupportsNamespaces) opened;
+      try {
+        if (!namespaces.namespaceExists(id.namespace())) {
+          namespaces.createNamespace(id.namespace());
+        }
+      } catch (org.apache.iceberg.exceptions.AlreadyExistsException e) {
+        // another launcher or worker made it
+      }
     }
     try {
-      return catalog.createTable(id, SCHEMA, SPEC, Map.of(TableProperties.FORMAT_VERSION, "2"));
+      return opened.createTable(
+          id,
+          SCHEMA,
+          SPEC,
+          Map.of(
+              TableProperties.FORMAT_VERSION,
+              "2",
+              // A commit a minute writes a metadata file a minute: keep the last 100 only.
+              TableProperties.METADATA_DELETE_AFTER_COMMIT_ENABLED,
+              "true",
+              TableProperties.METADATA_PREVIOUS_VERSIONS_MAX,
+              "100"));
     } catch (org.apache.iceberg.exceptions.AlreadyExistsException e) {
-      return catalog.loadTable(id);
+      return opened.loadTable(id);
     }
   }
 

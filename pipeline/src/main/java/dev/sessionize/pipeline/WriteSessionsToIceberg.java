@@ -34,30 +34,30 @@ import org.joda.time.Duration;
  * commit id is derived from the buffered rows, so a retried firing (same state) is skipped.
  */
 public class WriteSessionsToIceberg extends PTransform<PCollection<Session>, PDone> {
-  private final String warehouse;
+  private final IcebergCatalog catalog;
   private final String tableName;
   private final Duration commitInterval;
 
-  WriteSessionsToIceberg(String warehouse, String tableName, Duration commitInterval) {
-    this.warehouse = warehouse;
+  WriteSessionsToIceberg(IcebergCatalog catalog, String tableName, Duration commitInterval) {
+    this.catalog = catalog;
     this.tableName = tableName;
     this.commitInterval = commitInterval;
   }
 
   @Override
   public PDone expand(PCollection<Session> sessions) {
-    SessionsTable.openOrCreate(warehouse, tableName); // fail at launch, not on a worker
+    SessionsTable.openOrCreate(catalog, tableName); // fail at launch, not on a worker
     sessions
         .apply("InGlobalWindow", Window.into(new GlobalWindows()))
         .apply(
             "OneWriter", WithKeys.<Integer, Session>of(0).withKeyType(TypeDescriptors.integers()))
         .setCoder(KvCoder.of(VarIntCoder.of(), Session.SessionCoder.of()))
-        .apply("CommitUpserts", ParDo.of(new CommitFn(warehouse, tableName, commitInterval)));
+        .apply("CommitUpserts", ParDo.of(new CommitFn(catalog, tableName, commitInterval)));
     return PDone.in(sessions.getPipeline());
   }
 
   static class CommitFn extends DoFn<KV<Integer, Session>, Void> {
-    private final String warehouse;
+    private final IcebergCatalog catalog;
     private final String tableName;
     private final Duration commitInterval;
     private final Counter commits = SessionizeMetrics.counter("iceberg_commits");
@@ -71,15 +71,15 @@ public class WriteSessionsToIceberg extends PTransform<PCollection<Session>, PDo
     @TimerId("commit")
     private final TimerSpec commitSpec = TimerSpecs.timer(TimeDomain.PROCESSING_TIME);
 
-    CommitFn(String warehouse, String tableName, Duration commitInterval) {
-      this.warehouse = warehouse;
+    CommitFn(IcebergCatalog catalog, String tableName, Duration commitInterval) {
+      this.catalog = catalog;
       this.tableName = tableName;
       this.commitInterval = commitInterval;
     }
 
     @Setup
     public void setup() {
-      table = SessionsTable.openOrCreate(warehouse, tableName);
+      table = SessionsTable.openOrCreate(catalog, tableName);
     }
 
     @ProcessElement

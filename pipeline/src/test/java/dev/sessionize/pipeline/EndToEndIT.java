@@ -9,6 +9,7 @@ import dev.sessionize.runners.servers.LocalKafka;
 import dev.sessionize.runners.servers.LocalRedis;
 import dev.sessionize.transforms.SessionizeMetrics;
 import dev.sessionize.transforms.model.Json;
+import dev.sessionize.transforms.model.Session;
 import java.io.File;
 import java.util.ArrayList;
 import java.util.HashSet;
@@ -16,6 +17,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.Set;
 import java.util.TreeMap;
+import java.util.concurrent.Callable;
 import java.util.stream.Stream;
 import org.apache.beam.sdk.PipelineResult;
 import org.apache.beam.sdk.options.PipelineOptionsFactory;
@@ -73,8 +75,29 @@ public class EndToEndIT {
     }
   }
 
+  /** A hand-made valid event, as the producers of {@code clickstream_events} write them. */
+  private static byte[] event(String user, String id, Instant t) {
+    return String.format(
+            "{\"user_id\":\"%s\",\"event_id\":\"%s\",\"event_type\":\"page_view\","
+                + "\"timestamp\":\"%s\",\"page_url\":\"/late\"}",
+            user, id, t)
+        .getBytes(java.nio.charset.StandardCharsets.UTF_8);
+  }
+
+  /**
+   * The generated stream, then late data whose fate does not depend on timing. Every partition gets
+   * a clock event at the stream's last event time {@code M}, so the watermark settles at {@code M -
+   * 5 min} (the idle rule is off: idle timeout 1 h). User {@code e2e-late} has a1 at {@code M - 36
+   * min} (its session is emitted: end + 30 min <= watermark) and b1 at {@code M - 6 min} (a
+   * separate session). Then a0 at {@code M - 39 min} and a bridge at {@code M - 20 min} arrive late
+   * but within the allowed lateness (t + 35 min > watermark, whatever the watermark lags): a0 moves
+   * the emitted session's start, so its row must be deleted, and the bridge merges it with b1's
+   * session. A second clock event per partition at {@code M + 2 h} closes every session; after
+   * that, z at {@code M - 10 min} is beyond the allowed lateness and must become a TOO_LATE dead
+   * letter.
+   */
   @Test
-  public void generatedStreamToIcebergRedisAndTheDeadLetterTopic() throws Exception {
+  public void generatedStreamWithLateDataToIcebergRedisAndTheDeadLetterTopic() throws Exception {
     List<ClickstreamGenerator.Record> stream =
         new ClickstreamGenerator()
             .seed(4242L)
@@ -87,12 +110,11 @@ public class EndToEndIT {
     List<byte[]> values = new ArrayList<>();
     Map<String, Integer> expectedReasons = new TreeMap<>();
     Set<String> distinct = new HashSet<>();
-    // Every valid event is on time (out of order within the watermark's bound), so the model
-    // reduces to a sort-and-split on 30-minute gaps.
+    // The independent side: a sort-and-split on 30-minute gaps of every accepted event.
     SessionModel model =
         new SessionModel(Duration.standardMinutes(30), Duration.standardMinutes(5));
-    long minutesWithEvents;
     Set<Long> minutes = new HashSet<>();
+    Instant last = BoundedWindow.TIMESTAMP_MIN_VALUE;
     for (ClickstreamGenerator.Record r : stream) {
       values.add(r.payload);
       if (r.kind == ClickstreamGenerator.Kind.MALFORMED) {
@@ -100,15 +122,57 @@ public class EndToEndIT {
       } else if (distinct.add(r.userId + "/" + r.eventId)) {
         model.accept(r.userId, r.eventTime, BoundedWindow.TIMESTAMP_MIN_VALUE);
         minutes.add(r.eventTime.getMillis() / 60_000);
+        last = r.eventTime.isAfter(last) ? r.eventTime : last;
       }
     }
-    minutesWithEvents = minutes.size();
+    final Instant m = last;
+    List<byte[]> clocks = new ArrayList<>();
+    List<byte[]> laterClocks = new ArrayList<>();
+    for (int p = 0; p < PARTITIONS; p++) {
+      clocks.add(event("e2e-clock", "clock-" + p, m));
+      laterClocks.add(event("e2e-clock-2", "clock-2-" + p, m.plus(Duration.standardHours(2))));
+    }
+    Map<String, Instant> onTime =
+        Map.of(
+            "a1",
+            m.minus(Duration.standardMinutes(36)),
+            "b1",
+            m.minus(Duration.standardMinutes(6)));
+    Map<String, Instant> lateButAllowed =
+        Map.of(
+            "a0",
+            m.minus(Duration.standardMinutes(39)),
+            "bridge",
+            m.minus(Duration.standardMinutes(20)));
+    Instant tooLate = m.minus(Duration.standardMinutes(10));
+    for (int p = 0; p < PARTITIONS; p++) {
+      distinct.add("e2e-clock/clock-" + p);
+      model.accept("e2e-clock", m, BoundedWindow.TIMESTAMP_MIN_VALUE);
+    }
+    minutes.add(m.getMillis() / 60_000);
+    for (Map<String, Instant> events : List.of(onTime, lateButAllowed)) {
+      events.forEach(
+          (id, t) -> {
+            distinct.add("e2e-late/" + id);
+            model.accept("e2e-late", t, BoundedWindow.TIMESTAMP_MIN_VALUE);
+            minutes.add(t.getMillis() / 60_000);
+          });
+    }
+    // The sessions that must be in the table; the second clock's sessions stay open (no row).
     List<String> expectedSessions = model.sessions();
-    int rejected = expectedReasons.values().stream().mapToInt(Integer::intValue).sum();
+    String mergedLate = "e2e-late " + lateButAllowed.get("a0") + " " + onTime.get("b1") + " 4";
+    assertThat(expectedSessions, org.hamcrest.Matchers.hasItem(mergedLate));
+    String emittedThenSuperseded = Session.idFor("e2e-late", onTime.get("a1"));
+    String mergedId = Session.idFor("e2e-late", lateButAllowed.get("a0"));
 
     kafka.createTopic("clickstream_events", PARTITIONS);
     kafka.createTopic("clickstream_events_dlq", 1);
     kafka.produce("clickstream_events", PARTITIONS, values);
+    kafka.produce(
+        "clickstream_events",
+        PARTITIONS,
+        onTime.values().stream().map(t -> event("e2e-late", idOf(onTime, t), t)).toList());
+    kafka.produce("clickstream_events", PARTITIONS, clocks);
 
     File warehouse = tmp.newFolder("warehouse");
     PipelineOptionsFactory.register(SessionizationPipeline.Options.class);
@@ -119,7 +183,7 @@ public class EndToEndIT {
                         Stream.of(
                             "--source=kafka",
                             "--bootstrapServers=" + kafka.bootstrapServers(),
-                            "--idleTimeout=2s",
+                            "--idleTimeout=1h",
                             "--commitInterval=1s",
                             "--sessionsSink=iceberg",
                             "--warehouse=" + warehouse,
@@ -131,72 +195,128 @@ public class EndToEndIT {
     options.as(StreamingOptions.class).setStreaming(true);
     PipelineResult result = start(options);
     Table table = SessionsTable.openOrCreate(warehouse.getPath(), "sessionize.sessions");
-    try {
+    try (Jedis jedis = redis.client()) {
+      // 1. The on-time stream: a1's session is emitted once the watermark reaches M - 5 min.
+      await(result, "a1's session row", () -> rowsById(table).containsKey(emittedThenSuperseded));
+
+      // 2. Late but allowed: a0 and the bridge are accepted (the dashboard counts them).
+      kafka.produce(
+          "clickstream_events",
+          PARTITIONS,
+          lateButAllowed.values().stream()
+              .map(t -> event("e2e-late", idOf(lateButAllowed, t), t))
+              .toList());
+      long acceptedSoFar = distinct.size();
+      await(
+          result,
+          "dashboard events = " + acceptedSoFar,
+          () -> dashboardEvents(jedis) == acceptedSoFar);
+
+      // 3. The later clock closes every session; the merged one replaces a1's row.
+      kafka.produce("clickstream_events", PARTITIONS, laterClocks);
+      await(
+          result,
+          "the merged session, final",
+          () -> {
+            Map<String, Record> rows = rowsById(table);
+            Record merged = rows.get(mergedId);
+            return merged != null && Boolean.TRUE.equals(merged.getField("is_final"));
+          });
+
+      // 4. Beyond the allowed lateness now, whatever the runner: a dead letter.
+      kafka.produce("clickstream_events", 1, List.of(event("e2e-late", "z", tooLate)));
+      expectedReasons.merge("TOO_LATE", 1, Integer::sum);
+      int rejected = expectedReasons.values().stream().mapToInt(Integer::intValue).sum();
+      List<ConsumerRecord<String, String>> deadLetters =
+          kafka.readAll("clickstream_events_dlq", rejected, 120_000);
+      Map<String, Integer> reasons = new TreeMap<>();
+      for (ConsumerRecord<String, String> d : deadLetters) {
+        JsonNode letter = Json.MAPPER.readTree(d.value());
+        reasons.merge(letter.get("reason").asText(), 1, Integer::sum);
+        if ("TOO_LATE".equals(letter.get("reason").asText())) {
+          assertEquals("e2e-late", d.key());
+        }
+      }
+      assertEquals(expectedReasons, reasons);
+
       List<String> rows = List.of();
       long deadline = System.currentTimeMillis() + 240_000;
       while (System.currentTimeMillis() < deadline) {
-        if (result != null && result.getState().isTerminal()) {
-          throw new AssertionError("the streaming job ended: " + result.getState());
-        }
-        rows = finalRows(table);
+        rows = describe(rowsById(table));
         if (rows.size() >= expectedSessions.size()) {
           break;
         }
         Thread.sleep(1_000);
       }
       SessionModel.assertSame(expectedSessions, rows);
+      assertThat(
+          rowsById(table).keySet(),
+          org.hamcrest.Matchers.not(org.hamcrest.Matchers.hasItem(emittedThenSuperseded)));
 
-      List<ConsumerRecord<String, String>> deadLetters =
-          kafka.readAll("clickstream_events_dlq", rejected, 60_000);
-      Map<String, Integer> reasons = new TreeMap<>();
-      for (ConsumerRecord<String, String> d : deadLetters) {
-        reasons.merge(Json.MAPPER.readTree(d.value()).get("reason").asText(), 1, Integer::sum);
-      }
-      assertEquals(expectedReasons, reasons);
-
-      // Accounting from the outputs: every distinct valid event is in exactly one row, every
-      // rejected record is one dead letter, the rest are the repeats the generator made.
+      // Accounting from the outputs: every distinct valid event is in exactly one row or in the
+      // second clock's open sessions, every rejected record is one dead letter, the rest are the
+      // repeats the generator made.
       long inSessions = 0;
       for (String row : rows) {
         inSessions += Long.parseLong(row.substring(row.lastIndexOf(' ') + 1));
       }
-      long accepted = distinct.size();
-      assertEquals(accepted, inSessions);
-      long repeats = stream.size() - accepted - rejected;
+      long accepted = distinct.size() + PARTITIONS;
+      assertEquals(accepted - PARTITIONS, inSessions);
+      long read = stream.size() + 2L * PARTITIONS + onTime.size() + lateButAllowed.size() + 1;
+      long repeats = read - accepted - rejected;
       if (result != null) {
-        assertEquals(stream.size(), SessionizeMetrics.read(result, "records_read"));
+        assertEquals(read, SessionizeMetrics.read(result, "records_read"));
         assertEquals(accepted, SessionizeMetrics.read(result, "accepted"));
         assertEquals(repeats, SessionizeMetrics.read(result, "duplicates"));
       }
       System.out.printf(
-          "EndToEndIT: read %d = in sessions %d + duplicates %d + dead letters %d; %d sessions%n",
-          stream.size(), inSessions, repeats, deadLetters.size(), rows.size());
+          "EndToEndIT: read %d = in sessions %d + open at the end %d + duplicates %d + dead letters"
+              + " %d; %d sessions%n",
+          read, inSessions, PARTITIONS, repeats, deadLetters.size(), rows.size());
 
-      // The dashboard documents: every minute with events, adding up to the accepted events
-      // (the last firings may land a moment after the last commit of the table).
-      try (Jedis jedis = redis.client()) {
-        long events = -1;
-        Set<String> keys = Set.of();
-        long redisDeadline = System.currentTimeMillis() + 60_000;
-        while (events != accepted && System.currentTimeMillis() < redisDeadline) {
-          Thread.sleep(events < 0 ? 0 : 1_000);
-          keys = jedis.keys("dash:minute:*");
-          events = 0;
-          for (String key : keys) {
-            JsonNode doc = Json.MAPPER.readTree(jedis.get(key));
-            events += doc.get("events").asLong();
-          }
-        }
-        assertEquals(minutesWithEvents, keys.size());
-        String sample = keys.isEmpty() ? "none" : jedis.get(keys.iterator().next());
-        assertEquals("sum of dash:minute events; a document: " + sample, accepted, events);
-        assertThat(jedis.keys("session:latest:*").size(), greaterThan(0));
-      }
+      // The dashboard documents: every minute with events (the second clock's too, from its
+      // early firings), adding up to the accepted events.
+      minutes.add(m.plus(Duration.standardHours(2)).getMillis() / 60_000);
+      await(result, "dashboard events = " + accepted, () -> dashboardEvents(jedis) == accepted);
+      assertEquals(minutes.size(), jedis.keys("dash:minute:*").size());
+      assertThat(jedis.keys("session:latest:*").size(), greaterThan(0));
     } finally {
       if (result != null) {
         result.cancel();
       }
     }
+  }
+
+  private static String idOf(Map<String, Instant> events, Instant t) {
+    return events.entrySet().stream()
+        .filter(e -> e.getValue().equals(t))
+        .findFirst()
+        .get()
+        .getKey();
+  }
+
+  /** Waits up to 4 minutes for {@code condition}; fails naming {@code what}. */
+  private static void await(PipelineResult result, String what, Callable<Boolean> condition)
+      throws Exception {
+    long deadline = System.currentTimeMillis() + 240_000;
+    while (!condition.call()) {
+      if (result != null && result.getState().isTerminal()) {
+        throw new AssertionError("the streaming job ended: " + result.getState());
+      }
+      if (System.currentTimeMillis() > deadline) {
+        throw new AssertionError("timed out waiting for " + what);
+      }
+      Thread.sleep(1_000);
+    }
+  }
+
+  /** The sum of the events of every dash:minute document. */
+  private static long dashboardEvents(Jedis jedis) throws Exception {
+    long events = 0;
+    for (String key : jedis.keys("dash:minute:*")) {
+      events += Json.MAPPER.readTree(jedis.get(key)).get("events").asLong();
+    }
+    return events;
   }
 
   /**
@@ -207,33 +327,40 @@ public class EndToEndIT {
     return SessionizationPipeline.run(options);
   }
 
-  /** The table's rows as "user start end events", failing on a duplicate session_id. */
-  private static List<String> finalRows(Table table) throws Exception {
+  /** The table's rows by session_id, failing on a duplicate session_id. */
+  private static Map<String, Record> rowsById(Table table) throws Exception {
     table.refresh();
-    List<String> rows = new ArrayList<>();
-    Set<String> ids = new HashSet<>();
+    Map<String, Record> rows = new TreeMap<>();
     if (table.currentSnapshot() == null) {
       return rows;
     }
     try (CloseableIterable<Record> records = IcebergGenerics.read(table).build()) {
       for (Record r : records) {
-        if (!ids.add((String) r.getField("session_id"))) {
+        if (rows.put((String) r.getField("session_id"), r) != null) {
           throw new AssertionError("two rows for session " + r.getField("session_id"));
         }
-        rows.add(
-            r.getField("user_id")
-                + " "
-                + Instant.ofEpochMilli(
-                    ((java.time.OffsetDateTime) r.getField("start_time"))
-                        .toInstant()
-                        .toEpochMilli())
-                + " "
-                + Instant.ofEpochMilli(
-                    ((java.time.OffsetDateTime) r.getField("end_time")).toInstant().toEpochMilli())
-                + " "
-                + r.getField("event_count"));
       }
     }
     return rows;
+  }
+
+  /** Rows as "user start end events", the form of {@link SessionModel}. */
+  private static List<String> describe(Map<String, Record> rows) {
+    List<String> out = new ArrayList<>();
+    for (Record r : rows.values()) {
+      out.add(
+          r.getField("user_id")
+              + " "
+              + instant(r.getField("start_time"))
+              + " "
+              + instant(r.getField("end_time"))
+              + " "
+              + r.getField("event_count"));
+    }
+    return out;
+  }
+
+  private static Instant instant(Object time) {
+    return Instant.ofEpochMilli(((java.time.OffsetDateTime) time).toInstant().toEpochMilli());
   }
 }

@@ -130,31 +130,100 @@ public class IcebergIT {
   }
 
   @Test
-  public void theJobWritesOneRowPerSessionAndARerunChangesNothing() throws Exception {
-    File warehouse = tmp.newFolder("wh");
+  public void maintenanceExpiresOldSnapshotsAndKeepsRowsAndIdempotency() throws Exception {
+    File warehouse = tmp.newFolder("maintained");
+    Table table = SessionsTable.openOrCreate(warehouse.getPath(), "sessionize.sessions");
+    List<Session> batch = List.of();
+    for (int i = 1; i <= 6; i++) {
+      batch =
+          List.of(
+              session("alice", "2026-11-24T10:00:00Z", "2026-11-24T10:10:00Z", i, i, false),
+              session(
+                  "bob",
+                  "2026-11-2" + i + "T08:00:00Z",
+                  "2026-11-2" + i + "T08:01:00Z",
+                  1,
+                  0,
+                  true));
+      assertTrue(SessionsTable.commit(table, batch, SessionsTable.commitId(batch)));
+    }
+    List<String> before = rows(table);
+    assertEquals(7, before.size());
+    assertEquals(6, snapshotCount(table));
+
+    PipelineOptionsFactory.register(MaintainSessionsTable.Options.class);
+    String report =
+        MaintainSessionsTable.run(
+            PipelineOptionsFactory.fromArgs(
+                    "--warehouse=" + warehouse, "--expireOlderThan=0s", "--retainLast=2")
+                .as(MaintainSessionsTable.Options.class));
+    table.refresh();
+    // Two kept, plus the manifest rewrite's own snapshot.
+    assertEquals(report, 3, snapshotCount(table));
+    assertThat(report, org.hamcrest.Matchers.containsString("snapshots 6 -> 3"));
+    assertThat(rows(table), containsInAnyOrder(before.toArray()));
+    // The newest commit's id survived, so its retry is still skipped.
+    assertFalse(SessionsTable.commit(table, batch, SessionsTable.commitId(batch)));
+    assertThat(rows(table), containsInAnyOrder(before.toArray()));
+  }
+
+  /** The sessions of {@code events/happy-path.jsonl}, worked out by hand in its README. */
+  private static final List<String> HAPPY_PATH =
+      List.of(
+          "alice 2026-11-24T10:00Z events=4 v0 final",
+          "alice 2026-11-24T11:00Z events=2 v0 final",
+          "bob 2026-11-24T10:01Z events=3 v0 final",
+          "bob 2026-11-24T11:20Z events=1 v0 final",
+          "carol 2026-11-24T10:30Z events=1 v0 final");
+
+  private void runHappyPath(int times, String... catalogArgs) throws Exception {
     PipelineOptionsFactory.register(SessionizationPipeline.Options.class);
-    String[] args = {
-      "--input=" + FixturesTest.testdata().resolve("events/happy-path.jsonl"),
-      "--output=" + tmp.newFolder("out"),
-      "--sessionsSink=iceberg",
-      "--warehouse=" + warehouse,
-      "--sessionsTable=sessionize.sessions"
-    };
-    for (int run = 0; run < 2; run++) {
+    List<String> args =
+        new ArrayList<>(
+            List.of(
+                "--input=" + FixturesTest.testdata().resolve("events/happy-path.jsonl"),
+                "--output=" + tmp.newFolder(),
+                "--sessionsSink=iceberg",
+                "--sessionsTable=sessionize.sessions"));
+    args.addAll(List.of(catalogArgs));
+    for (int run = 0; run < times; run++) {
       SessionizationPipeline.run(
-              PipelineOptionsFactory.fromArgs(args).as(SessionizationPipeline.Options.class))
+              PipelineOptionsFactory.fromArgs(args.toArray(String[]::new))
+                  .as(SessionizationPipeline.Options.class))
           .waitUntilFinish();
     }
+  }
+
+  @Test
+  public void theJobWritesOneRowPerSessionAndARerunChangesNothing() throws Exception {
+    File warehouse = tmp.newFolder("wh");
+    runHappyPath(2, "--warehouse=" + warehouse);
     Table table = SessionsTable.openOrCreate(warehouse.getPath(), "sessionize.sessions");
     List<String> rows = rows(table);
     rows.sort(null);
-    assertThat(
-        rows,
-        contains(
-            "alice 2026-11-24T10:00Z events=4 v0 final",
-            "alice 2026-11-24T11:00Z events=2 v0 final",
-            "bob 2026-11-24T10:01Z events=3 v0 final",
-            "bob 2026-11-24T11:20Z events=1 v0 final",
-            "carol 2026-11-24T10:30Z events=1 v0 final"));
+    assertThat(rows, contains(HAPPY_PATH.toArray()));
+  }
+
+  @Test
+  public void aJdbcCatalogOnSqliteHoldsTheSameTable() throws Exception {
+    File warehouse = tmp.newFolder("jdbc-wh");
+    File db = new File(tmp.getRoot(), "catalog.db");
+    // SQLite locks the whole file per write: writers wait up to 30 s instead of failing at once.
+    String uri = "jdbc:sqlite:" + db + "?busy_timeout=30000";
+    runHappyPath(
+        1,
+        "--catalogType=jdbc",
+        "--warehouse=" + warehouse,
+        "--catalogProperties=uri=" + uri + ",jdbc.schema-version=V1");
+    // The table is registered in the database, not in a Hadoop catalog's version-hint files.
+    assertTrue("the catalog database " + db, db.length() > 0);
+    assertFalse(new File(warehouse, "sessionize/sessions/metadata/version-hint.text").exists());
+    Table table =
+        SessionsTable.openOrCreate(
+            IcebergCatalog.of("jdbc", warehouse.getPath(), Map.of("uri", uri)),
+            "sessionize.sessions");
+    List<String> rows = rows(table);
+    rows.sort(null);
+    assertThat(rows, contains(HAPPY_PATH.toArray()));
   }
 }

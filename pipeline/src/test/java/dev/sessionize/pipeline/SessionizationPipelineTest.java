@@ -174,6 +174,26 @@ public class SessionizationPipelineTest {
     }
     // An output folder below a regular file can never be created (even by root).
     String file = FixturesTest.testdata().resolve("events/sample.jsonl").toString();
+    String[][] iceberg = {
+      {
+        "--catalogType=hive",
+        "--catalogType=hive is not supported: allowed values are hadoop, jdbc, rest"
+      },
+      {"--catalogType=jdbc", "--catalogProperties has no uri: a jdbc catalog needs uri="},
+      {"--catalogProperties=oops", "--catalogProperties is not valid: 'oops' is not key=value"},
+      {
+        "--catalogType=rest --catalogProperties=uri=http://localhost:1,token=${env:SESSIONIZE_UNSET}",
+        "--catalogProperties: token reads the environment variable SESSIONIZE_UNSET, which is not"
+      },
+      {"--warehouse=" + file + "/wh", "--warehouse=" + file + "/wh cannot be created"},
+    };
+    for (String[] c : iceberg) {
+      List<String> args = new java.util.ArrayList<>(List.of(input, "--sessionsSink=iceberg"));
+      args.addAll(List.of(c[0].split(" ")));
+      List<String> found = SessionizationPipeline.validate(options(args.toArray(String[]::new)));
+      assertThat(c[0], found, hasSize(1));
+      assertThat(c[0], found.get(0), startsWith(c[1]));
+    }
     List<String> problems =
         SessionizationPipeline.validate(options(input, "--output=" + file + "/out"));
     assertThat(problems, hasSize(1));

@@ -23,6 +23,7 @@ import java.util.Properties;
 import java.util.Set;
 import java.util.TreeMap;
 import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicLong;
 import java.util.concurrent.atomic.AtomicReference;
 import java.util.stream.Stream;
@@ -42,13 +43,13 @@ import redis.clients.jedis.Jedis;
  * warehouse under {@code demo/}, a generated clickstream produced into Kafka, and the job on the
  * FlinkRunner in local mode; it shows progress while it runs and ends with a summary read back from
  * the Iceberg table, Redis and the dead-letter topic. The live dashboard page ({@link
- * DashboardServer}) runs next to the job, reading the same Redis, and stays up after the summary
- * until Ctrl-C, which stops everything.
+ * DashboardServer}) runs next to the job, reading the same Redis; with {@code --keepRunning=true}
+ * it stays up after the summary until Ctrl-C.
  *
  * <p>Options: {@code --events=N} (20000), {@code --users=N} (500), {@code --rate=N} records per
  * second (4000), {@code --parallelism=N} (2), {@code --seed=N} (42), {@code --folder=DIR} (demo),
  * {@code --dashboardPort=N} (8080; a free port when it is busy, 0 = any free port), {@code
- * --keepRunning=true|false} (true: after the summary, keep the job, Redis and the page up).
+ * --keepRunning=true|false} (false; true: after the summary, keep the job, Redis and the page up).
  */
 public final class Demo {
   private Demo() {}
@@ -72,7 +73,7 @@ public final class Demo {
                 "dashboardPort",
                 "8080",
                 "keepRunning",
-                "true"));
+                "false"));
     for (String arg : args) {
       String[] kv = arg.replaceFirst("^--", "").split("=", 2);
       if (kv.length != 2 || !opts.containsKey(kv[0])) {
@@ -111,10 +112,22 @@ public final class Demo {
     say("starting redis-server");
     LocalRedis redis = LocalRedis.start();
     DashboardServer dashboard = startDashboard(dashboardOptions.withRedisPort(redis.port()));
+    AtomicBoolean finished = new AtomicBoolean();
+    AtomicReference<Thread> generator = new AtomicReference<>();
+    // Ctrl-C (SIGINT) or kill (SIGTERM): stop producing, stop the servers (the in-process Flink
+    // mini-cluster ends with this JVM; every Iceberg commit is atomic, so the table stays
+    // consistent), say what is left on disk.
     Runtime.getRuntime()
         .addShutdownHook(
             new Thread(
                 () -> {
+                  if (!finished.get()) {
+                    say(
+                        "stopping (interrupted): generator, Flink job, dashboard, redis-server, Kafka");
+                  }
+                  if (generator.get() != null) {
+                    generator.get().interrupt();
+                  }
                   dashboard.close();
                   try {
                     redis.close();
@@ -126,7 +139,11 @@ public final class Demo {
                   } catch (Exception e) {
                     // shutting down anyway
                   }
-                }));
+                  if (!finished.get()) {
+                    say("stopped; the Iceberg table stays in " + warehouse);
+                  }
+                },
+                "demo-shutdown"));
     int partitions = 4;
     kafka.createTopic("clickstream_events", partitions);
     kafka.createTopic("clickstream_events_dlq", 1);
@@ -165,6 +182,7 @@ public final class Demo {
               }
             },
             "generator");
+    generator.set(producer);
 
     PipelineOptionsFactory.register(SessionizationPipeline.Options.class);
     SessionizationPipeline.Options options =
@@ -274,11 +292,12 @@ public final class Demo {
       say("  live dashboard         " + dashboard.url());
       say("  wall time              " + (System.currentTimeMillis() - wallStart) / 1000 + " s");
     }
+    finished.set(true);
     if (Boolean.parseBoolean(opts.get("keepRunning"))) {
       say(
           "the job, Redis and the dashboard stay up: "
               + dashboard.url()
-              + " (Ctrl-C stops everything; --keepRunning=false exits after the summary)");
+              + " (Ctrl-C stops everything)");
       new CountDownLatch(1).await();
     }
     System.exit(0);

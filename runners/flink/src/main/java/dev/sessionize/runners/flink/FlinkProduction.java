@@ -1,0 +1,114 @@
+package dev.sessionize.runners.flink;
+
+import dev.sessionize.pipeline.SessionizationPipeline;
+import java.io.File;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+
+/**
+ * The production deployment of the job on the FlinkRunner: the seed's settings as defaults, each
+ * one still an option the user can override on the command line. Kafka in, Iceberg sessions, Redis
+ * dashboard; parallelism 30; a checkpoint every 60 s, exactly-once, at least 30 s apart, 10 min
+ * timeout, one at a time, retained when the job is cancelled; RocksDB state with checkpoints under
+ * {@code --stateBackendStoragePath} (a local folder by default, or any file system URI Flink
+ * supports: {@code hdfs://}, {@code s3://} with its plugin).
+ */
+public final class FlinkProduction {
+  private FlinkProduction() {}
+
+  /** The preset, in the order it is appended; a key the user gave is left out. */
+  static Map<String, String> preset() {
+    Map<String, String> preset = new LinkedHashMap<>();
+    preset.put("runner", "FlinkRunner");
+    preset.put("streaming", "true");
+    preset.put("parallelism", "30");
+    preset.put("checkpointingInterval", "60000");
+    preset.put("checkpointingMode", "EXACTLY_ONCE");
+    preset.put("minPauseBetweenCheckpoints", "30000");
+    preset.put("checkpointTimeoutMillis", "600000");
+    preset.put("numConcurrentCheckpoints", "1");
+    preset.put("retainExternalizedCheckpointsOnCancellation", "true");
+    preset.put("stateBackend", "rocksdb");
+    preset.put(
+        "stateBackendStoragePath", new File("checkpoints").getAbsoluteFile().toURI().toString());
+    // KafkaIO's splittable-DoFn read is slow on this runner (see the README).
+    preset.put("experiments", "use_deprecated_read");
+    preset.put("source", "kafka");
+    preset.put("sessionsSink", "iceberg");
+    preset.put("dashboardSink", "redis");
+    return preset;
+  }
+
+  /** The user's arguments followed by every preset option they did not give. */
+  static String[] withPreset(String[] args) {
+    List<String> all = new ArrayList<>(List.of(args));
+    for (Map.Entry<String, String> p : preset().entrySet()) {
+      String flag = "--" + p.getKey();
+      boolean given = all.stream().anyMatch(a -> a.equals(flag) || a.startsWith(flag + "="));
+      if (!given) {
+        all.add(flag + "=" + p.getValue());
+      }
+    }
+    return all.toArray(String[]::new);
+  }
+
+  /** One line per bad Flink option of the preset; empty when they are fine. */
+  static List<String> validate(String[] args) {
+    List<String> problems = new ArrayList<>();
+    for (String arg : args) {
+      String[] kv = arg.replaceFirst("^--", "").split("=", 2);
+      if (kv.length != 2) {
+        continue;
+      }
+      switch (kv[0]) {
+        case "parallelism":
+        case "checkpointingInterval":
+        case "minPauseBetweenCheckpoints":
+        case "checkpointTimeoutMillis":
+        case "numConcurrentCheckpoints":
+          long min =
+              "parallelism".equals(kv[0]) || "numConcurrentCheckpoints".equals(kv[0]) ? 1 : 0;
+          try {
+            if (Long.parseLong(kv[1]) < min) {
+              problems.add(arg + " is out of range: allowed values are " + min + " and more");
+            }
+          } catch (NumberFormatException e) {
+            problems.add(arg + " is not valid: use a whole number");
+          }
+          break;
+        case "checkpointingMode":
+          if (!List.of("EXACTLY_ONCE", "AT_LEAST_ONCE").contains(kv[1])) {
+            problems.add(arg + " is not supported: allowed values are EXACTLY_ONCE, AT_LEAST_ONCE");
+          }
+          break;
+        case "stateBackend":
+          if (!List.of("rocksdb", "filesystem").contains(kv[1])) {
+            problems.add(arg + " is not supported: allowed values are rocksdb, filesystem");
+          }
+          break;
+        case "stateBackendStoragePath":
+          if (!kv[1].matches("[a-zA-Z][a-zA-Z0-9+.-]*://.*") && !kv[1].startsWith("file:/")) {
+            problems.add(
+                arg
+                    + " is not valid: use a URI such as file:///var/lib/sessionize/checkpoints or hdfs://namenode/checkpoints");
+          }
+          break;
+        default:
+          break;
+      }
+    }
+    return problems;
+  }
+
+  public static void main(String[] args) {
+    String[] all = withPreset(args);
+    List<String> problems = validate(all);
+    if (!problems.isEmpty()) {
+      problems.forEach(p -> System.err.println("sessionize: " + p));
+      System.exit(2);
+    }
+    SessionizationPipeline.main(all);
+  }
+}
