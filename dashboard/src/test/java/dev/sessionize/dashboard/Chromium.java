@@ -225,12 +225,19 @@ final class Chromium implements AutoCloseable {
     return value.isTextual() ? value.asText() : value.toString();
   }
 
-  /** Evaluates {@code expression} until its value passes {@code until}; fails after {@code max}. */
+  /**
+   * Evaluates {@code expression} until its value passes {@code until}; fails after {@code max}. An
+   * expression that throws (the page is still loading) counts as not yet.
+   */
   String waitFor(String expression, Predicate<String> until, Duration max) throws Exception {
     long deadline = System.nanoTime() + max.toNanos();
     String last = null;
     while (System.nanoTime() < deadline) {
-      last = eval(expression);
+      try {
+        last = eval(expression);
+      } catch (AssertionError e) {
+        last = e.getMessage();
+      }
       if (until.test(last)) {
         return last;
       }

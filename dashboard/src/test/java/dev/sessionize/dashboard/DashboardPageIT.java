@@ -362,8 +362,9 @@ public class DashboardPageIT {
             .statusCode());
   }
 
+  /** The text of the element with this id, in the live page ("undefined" before it exists). */
   private static String text(String id) {
-    return "document.getElementById('" + id + "').textContent";
+    return "String((document.getElementById('" + id + "') || {}).textContent)";
   }
 
   /** The text of the element with this id in a serialized DOM (its first text, unescaped). */
