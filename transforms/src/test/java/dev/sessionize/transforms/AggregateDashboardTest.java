@@ -4,6 +4,7 @@ import static dev.sessionize.transforms.TestEvents.at;
 import static dev.sessionize.transforms.TestEvents.atSeconds;
 import static dev.sessionize.transforms.TestEvents.view;
 import static org.junit.Assert.assertEquals;
+import static org.junit.Assert.assertNull;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import dev.sessionize.transforms.model.ClickEvent;
@@ -20,6 +21,7 @@ import org.apache.beam.sdk.values.PCollection;
 import org.apache.beam.sdk.values.TimestampedValue;
 import org.apache.beam.sdk.values.TypeDescriptors;
 import org.joda.time.Duration;
+import org.joda.time.Instant;
 import org.junit.Rule;
 import org.junit.Test;
 import org.junit.runner.RunWith;
@@ -137,5 +139,17 @@ public class AggregateDashboardTest {
               return null;
             });
     p.run().waitUntilFinish();
+  }
+
+  @Test
+  public void minuteKeysRoundTrip() {
+    Instant start = Instant.parse("2026-11-24T23:59:00Z");
+    assertEquals("dash:minute:2026-11-24T23:59Z", DashboardMinute.keyFor(start));
+    assertEquals(start, DashboardMinute.windowStartOfKey(DashboardMinute.keyFor(start)));
+    assertNull(DashboardMinute.windowStartOfKey(null));
+    assertNull(DashboardMinute.windowStartOfKey("dash:latest"));
+    assertNull(DashboardMinute.windowStartOfKey("dash:minute:2026-11-24T23:59"));
+    assertNull(DashboardMinute.windowStartOfKey("dash:minute:2026-11-24T23:59Zjunk"));
+    assertNull(DashboardMinute.windowStartOfKey("dash:minute:2026-13-24T23:59Z"));
   }
 }

@@ -9,6 +9,7 @@ import java.io.UncheckedIOException;
 import java.math.BigDecimal;
 import java.util.List;
 import java.util.Map;
+import org.checkerframework.checker.nullness.qual.Nullable;
 import org.joda.time.Instant;
 import org.joda.time.format.DateTimeFormat;
 import org.joda.time.format.DateTimeFormatter;
@@ -22,6 +23,7 @@ public abstract class DashboardMinute implements Serializable {
   private static final long serialVersionUID = 1L;
   private static final DateTimeFormatter MINUTE =
       DateTimeFormat.forPattern("yyyy-MM-dd'T'HH:mm'Z'").withZoneUTC();
+  private static final String KEY_PREFIX = "dash:minute:";
 
   public abstract Instant windowStart();
 
@@ -65,7 +67,23 @@ public abstract class DashboardMinute implements Serializable {
 
   /** The Redis key of the minute starting at {@code windowStart}. */
   public static String keyFor(Instant windowStart) {
-    return "dash:minute:" + MINUTE.print(windowStart);
+    return KEY_PREFIX + MINUTE.print(windowStart);
+  }
+
+  /**
+   * The window start of a key made by {@link #keyFor} ({@code dash:minute:<yyyy-MM-ddTHH:mmZ>}), as
+   * {@code dash:latest} holds it; null when {@code key} is not such a key.
+   */
+  public static @Nullable Instant windowStartOfKey(@Nullable String key) {
+    if (key == null || !key.startsWith(KEY_PREFIX)) {
+      return null;
+    }
+    try {
+      Instant start = MINUTE.parseDateTime(key.substring(KEY_PREFIX.length())).toInstant();
+      return keyFor(start).equals(key) ? start : null;
+    } catch (IllegalArgumentException e) {
+      return null;
+    }
   }
 
   public static Builder builder() {

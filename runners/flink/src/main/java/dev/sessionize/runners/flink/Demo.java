@@ -1,6 +1,8 @@
 package dev.sessionize.runners.flink;
 
 import com.fasterxml.jackson.databind.JsonNode;
+import dev.sessionize.dashboard.DashboardOptions;
+import dev.sessionize.dashboard.DashboardServer;
 import dev.sessionize.pipeline.ClickstreamGenerator;
 import dev.sessionize.pipeline.SessionizationPipeline;
 import dev.sessionize.pipeline.SessionsTable;
@@ -8,6 +10,7 @@ import dev.sessionize.runners.servers.LocalKafka;
 import dev.sessionize.runners.servers.LocalRedis;
 import dev.sessionize.transforms.model.Json;
 import java.io.File;
+import java.net.BindException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.Paths;
@@ -19,6 +22,7 @@ import java.util.Map;
 import java.util.Properties;
 import java.util.Set;
 import java.util.TreeMap;
+import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicLong;
 import java.util.concurrent.atomic.AtomicReference;
@@ -38,10 +42,14 @@ import redis.clients.jedis.Jedis;
  * The one-command demo: a real Kafka broker (KRaft, in this JVM), a real redis-server, an Iceberg
  * warehouse under {@code demo/}, a generated clickstream produced into Kafka, and the job on the
  * FlinkRunner in local mode; it shows progress while it runs and ends with a summary read back from
- * the Iceberg table, Redis and the dead-letter topic. Ctrl-C stops everything.
+ * the Iceberg table, Redis and the dead-letter topic. The live dashboard page ({@link
+ * DashboardServer}) runs next to the job, reading the same Redis; with {@code --keepRunning=true}
+ * it stays up after the summary until Ctrl-C.
  *
  * <p>Options: {@code --events=N} (20000), {@code --users=N} (500), {@code --rate=N} records per
- * second (4000), {@code --parallelism=N} (2), {@code --seed=N} (42), {@code --folder=DIR} (demo).
+ * second (4000), {@code --parallelism=N} (2), {@code --seed=N} (42), {@code --folder=DIR} (demo),
+ * {@code --dashboardPort=N} (8080; a free port when it is busy, 0 = any free port), {@code
+ * --keepRunning=true|false} (false; true: after the summary, keep the job, Redis and the page up).
  */
 public final class Demo {
   private Demo() {}
@@ -61,7 +69,11 @@ public final class Demo {
                 "seed",
                 "42",
                 "folder",
-                "demo"));
+                "demo",
+                "dashboardPort",
+                "8080",
+                "keepRunning",
+                "false"));
     for (String arg : args) {
       String[] kv = arg.replaceFirst("^--", "").split("=", 2);
       if (kv.length != 2 || !opts.containsKey(kv[0])) {
@@ -70,6 +82,24 @@ public final class Demo {
         System.exit(2);
       }
       opts.put(kv[0], kv[1]);
+    }
+    if (!opts.get("keepRunning").matches("true|false")) {
+      System.err.println(
+          "sessionize demo: --keepRunning="
+              + opts.get("keepRunning")
+              + " is not valid: use true or false");
+      System.exit(2);
+    }
+    DashboardOptions dashboardOptions;
+    try {
+      dashboardOptions = DashboardOptions.parse("--port=" + opts.get("dashboardPort"));
+    } catch (DashboardOptions.InvalidOptionsException e) {
+      System.err.println(
+          "sessionize demo: --dashboardPort="
+              + opts.get("dashboardPort")
+              + " is not valid: use a port number (0 = any free port)");
+      System.exit(2);
+      return;
     }
     long wallStart = System.currentTimeMillis();
     Path folder = Paths.get(opts.get("folder")).toAbsolutePath();
@@ -81,6 +111,7 @@ public final class Demo {
     LocalKafka kafka = LocalKafka.start();
     say("starting redis-server");
     LocalRedis redis = LocalRedis.start();
+    DashboardServer dashboard = startDashboard(dashboardOptions.withRedisPort(redis.port()));
     AtomicBoolean finished = new AtomicBoolean();
     AtomicReference<Thread> generator = new AtomicReference<>();
     // Ctrl-C (SIGINT) or kill (SIGTERM): stop producing, stop the servers (the in-process Flink
@@ -91,11 +122,13 @@ public final class Demo {
             new Thread(
                 () -> {
                   if (!finished.get()) {
-                    say("stopping (interrupted): generator, Flink job, redis-server, Kafka");
+                    say(
+                        "stopping (interrupted): generator, Flink job, dashboard, redis-server, Kafka");
                   }
                   if (generator.get() != null) {
                     generator.get().interrupt();
                   }
+                  dashboard.close();
                   try {
                     redis.close();
                   } catch (Exception e) {
@@ -121,6 +154,7 @@ public final class Demo {
             + redis.port()
             + ", Iceberg warehouse "
             + warehouse);
+    say("live dashboard: " + dashboard.url());
 
     List<ClickstreamGenerator.Record> stream =
         new ClickstreamGenerator()
@@ -255,10 +289,28 @@ public final class Demo {
               + jedis.keys("dash:minute:*").size()
               + " in Redis, latest "
               + jedis.get("dash:latest"));
+      say("  live dashboard         " + dashboard.url());
       say("  wall time              " + (System.currentTimeMillis() - wallStart) / 1000 + " s");
     }
     finished.set(true);
+    if (Boolean.parseBoolean(opts.get("keepRunning"))) {
+      say(
+          "the job, Redis and the dashboard stay up: "
+              + dashboard.url()
+              + " (Ctrl-C stops everything)");
+      new CountDownLatch(1).await();
+    }
     System.exit(0);
+  }
+
+  /** On the given port, or any free one when it is taken. */
+  private static DashboardServer startDashboard(DashboardOptions options) throws Exception {
+    try {
+      return DashboardServer.start(options);
+    } catch (BindException e) {
+      say("port " + options.port() + " is busy: the dashboard takes a free port");
+      return DashboardServer.start(options.withPort(0));
+    }
   }
 
   private static long countRows(Table table) throws Exception {

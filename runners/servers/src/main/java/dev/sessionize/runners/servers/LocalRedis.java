@@ -4,6 +4,7 @@ import java.io.File;
 import java.io.IOException;
 import java.net.ServerSocket;
 import java.util.List;
+import java.util.concurrent.TimeUnit;
 import redis.clients.jedis.Jedis;
 
 /**
@@ -20,11 +21,16 @@ public final class LocalRedis implements AutoCloseable {
   }
 
   public static LocalRedis start() throws Exception {
-    String binary = findRedisServer();
     int port;
     try (ServerSocket socket = new ServerSocket(0)) {
       port = socket.getLocalPort();
     }
+    return start(port);
+  }
+
+  /** On a given port: e.g. again on the port of one that was closed, to test a reconnect. */
+  public static LocalRedis start(int port) throws Exception {
+    String binary = findRedisServer();
     Process process =
         new ProcessBuilder(
                 List.of(
@@ -75,8 +81,16 @@ public final class LocalRedis implements AutoCloseable {
     return new Jedis("127.0.0.1", port);
   }
 
+  /** Stops the server and waits until it is gone, so its port can be used again. */
   @Override
   public void close() throws IOException {
     process.destroy();
+    try {
+      if (!process.waitFor(10, TimeUnit.SECONDS)) {
+        process.destroyForcibly().waitFor(10, TimeUnit.SECONDS);
+      }
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+    }
   }
 }
