@@ -5,8 +5,6 @@ import static org.hamcrest.Matchers.greaterThan;
 import static org.junit.Assert.assertEquals;
 
 import com.fasterxml.jackson.databind.JsonNode;
-import dev.sessionize.runners.servers.LocalKafka;
-import dev.sessionize.runners.servers.LocalRedis;
 import dev.sessionize.transforms.SessionizeMetrics;
 import dev.sessionize.transforms.model.Json;
 import dev.sessionize.transforms.model.Session;
@@ -24,14 +22,11 @@ import org.apache.beam.sdk.options.PipelineOptionsFactory;
 import org.apache.beam.sdk.options.StreamingOptions;
 import org.apache.beam.sdk.transforms.windowing.BoundedWindow;
 import org.apache.iceberg.Table;
-import org.apache.iceberg.data.IcebergGenerics;
 import org.apache.iceberg.data.Record;
-import org.apache.iceberg.io.CloseableIterable;
 import org.apache.kafka.clients.consumer.ConsumerRecord;
 import org.joda.time.Duration;
 import org.joda.time.Instant;
-import org.junit.AfterClass;
-import org.junit.BeforeClass;
+import org.junit.ClassRule;
 import org.junit.Rule;
 import org.junit.Test;
 import org.junit.rules.TemporaryFolder;
@@ -54,26 +49,10 @@ public class EndToEndIT {
   }
 
   private static final int PARTITIONS = 3;
-  private static LocalKafka kafka;
-  private static LocalRedis redis;
+
+  @ClassRule public static final LocalServersRule servers = new LocalServersRule();
 
   @Rule public final TemporaryFolder tmp = new TemporaryFolder();
-
-  @BeforeClass
-  public static void startServers() throws Exception {
-    kafka = LocalKafka.start();
-    redis = LocalRedis.start();
-  }
-
-  @AfterClass
-  public static void stopServers() throws Exception {
-    if (kafka != null) {
-      kafka.close();
-    }
-    if (redis != null) {
-      redis.close();
-    }
-  }
 
   /** A hand-made valid event, as the producers of {@code clickstream_events} write them. */
   private static byte[] event(String user, String id, Instant t) {
@@ -165,14 +144,16 @@ public class EndToEndIT {
     String emittedThenSuperseded = Session.idFor("e2e-late", onTime.get("a1"));
     String mergedId = Session.idFor("e2e-late", lateButAllowed.get("a0"));
 
-    kafka.createTopic("clickstream_events", PARTITIONS);
-    kafka.createTopic("clickstream_events_dlq", 1);
-    kafka.produce("clickstream_events", PARTITIONS, values);
-    kafka.produce(
-        "clickstream_events",
-        PARTITIONS,
-        onTime.values().stream().map(t -> event("e2e-late", idOf(onTime, t), t)).toList());
-    kafka.produce("clickstream_events", PARTITIONS, clocks);
+    servers.kafka().createTopic("clickstream_events", PARTITIONS);
+    servers.kafka().createTopic("clickstream_events_dlq", 1);
+    servers.kafka().produce("clickstream_events", PARTITIONS, values);
+    servers
+        .kafka()
+        .produce(
+            "clickstream_events",
+            PARTITIONS,
+            onTime.values().stream().map(t -> event("e2e-late", idOf(onTime, t), t)).toList());
+    servers.kafka().produce("clickstream_events", PARTITIONS, clocks);
 
     File warehouse = tmp.newFolder("warehouse");
     PipelineOptionsFactory.register(SessionizationPipeline.Options.class);
@@ -182,30 +163,35 @@ public class EndToEndIT {
                         runnerArgs().stream(),
                         Stream.of(
                             "--source=kafka",
-                            "--bootstrapServers=" + kafka.bootstrapServers(),
+                            "--bootstrapServers=" + servers.kafka().bootstrapServers(),
                             "--idleTimeout=1h",
                             "--commitInterval=1s",
                             "--sessionsSink=iceberg",
                             "--warehouse=" + warehouse,
                             "--dashboardSink=redis",
-                            "--redisPort=" + redis.port(),
+                            "--redisPort=" + servers.redis().port(),
                             "--output=" + tmp.newFolder("out")))
                     .toArray(String[]::new))
             .as(SessionizationPipeline.Options.class);
     options.as(StreamingOptions.class).setStreaming(true);
     PipelineResult result = start(options);
     Table table = SessionsTable.openOrCreate(warehouse.getPath(), "sessionize.sessions");
-    try (Jedis jedis = redis.client()) {
+    try (Jedis jedis = servers.redis().client()) {
       // 1. The on-time stream: a1's session is emitted once the watermark reaches M - 5 min.
-      await(result, "a1's session row", () -> rowsById(table).containsKey(emittedThenSuperseded));
+      await(
+          result,
+          "a1's session row",
+          () -> SessionRows.byId(table).containsKey(emittedThenSuperseded));
 
       // 2. Late but allowed: a0 and the bridge are accepted (the dashboard counts them).
-      kafka.produce(
-          "clickstream_events",
-          PARTITIONS,
-          lateButAllowed.values().stream()
-              .map(t -> event("e2e-late", idOf(lateButAllowed, t), t))
-              .toList());
+      servers
+          .kafka()
+          .produce(
+              "clickstream_events",
+              PARTITIONS,
+              lateButAllowed.values().stream()
+                  .map(t -> event("e2e-late", idOf(lateButAllowed, t), t))
+                  .toList());
       long acceptedSoFar = distinct.size();
       await(
           result,
@@ -213,22 +199,22 @@ public class EndToEndIT {
           () -> dashboardEvents(jedis) == acceptedSoFar);
 
       // 3. The later clock closes every session; the merged one replaces a1's row.
-      kafka.produce("clickstream_events", PARTITIONS, laterClocks);
+      servers.kafka().produce("clickstream_events", PARTITIONS, laterClocks);
       await(
           result,
           "the merged session, final",
           () -> {
-            Map<String, Record> rows = rowsById(table);
+            Map<String, Record> rows = SessionRows.byId(table);
             Record merged = rows.get(mergedId);
             return merged != null && Boolean.TRUE.equals(merged.getField("is_final"));
           });
 
       // 4. Beyond the allowed lateness now, whatever the runner: a dead letter.
-      kafka.produce("clickstream_events", 1, List.of(event("e2e-late", "z", tooLate)));
+      servers.kafka().produce("clickstream_events", 1, List.of(event("e2e-late", "z", tooLate)));
       expectedReasons.merge("TOO_LATE", 1, Integer::sum);
       int rejected = expectedReasons.values().stream().mapToInt(Integer::intValue).sum();
       List<ConsumerRecord<String, String>> deadLetters =
-          kafka.readAll("clickstream_events_dlq", rejected, 120_000);
+          servers.kafka().readAll("clickstream_events_dlq", rejected, 120_000);
       Map<String, Integer> reasons = new TreeMap<>();
       for (ConsumerRecord<String, String> d : deadLetters) {
         JsonNode letter = Json.MAPPER.readTree(d.value());
@@ -242,7 +228,7 @@ public class EndToEndIT {
       List<String> rows = List.of();
       long deadline = System.currentTimeMillis() + 240_000;
       while (System.currentTimeMillis() < deadline) {
-        rows = describe(rowsById(table));
+        rows = SessionRows.describe(SessionRows.byId(table));
         if (rows.size() >= expectedSessions.size()) {
           break;
         }
@@ -250,7 +236,7 @@ public class EndToEndIT {
       }
       SessionModel.assertSame(expectedSessions, rows);
       assertThat(
-          rowsById(table).keySet(),
+          SessionRows.byId(table).keySet(),
           org.hamcrest.Matchers.not(org.hamcrest.Matchers.hasItem(emittedThenSuperseded)));
 
       // Accounting from the outputs: every distinct valid event is in exactly one row or in the
@@ -325,42 +311,5 @@ public class EndToEndIT {
    */
   protected PipelineResult start(SessionizationPipeline.Options options) {
     return SessionizationPipeline.run(options);
-  }
-
-  /** The table's rows by session_id, failing on a duplicate session_id. */
-  private static Map<String, Record> rowsById(Table table) throws Exception {
-    table.refresh();
-    Map<String, Record> rows = new TreeMap<>();
-    if (table.currentSnapshot() == null) {
-      return rows;
-    }
-    try (CloseableIterable<Record> records = IcebergGenerics.read(table).build()) {
-      for (Record r : records) {
-        if (rows.put((String) r.getField("session_id"), r) != null) {
-          throw new AssertionError("two rows for session " + r.getField("session_id"));
-        }
-      }
-    }
-    return rows;
-  }
-
-  /** Rows as "user start end events", the form of {@link SessionModel}. */
-  private static List<String> describe(Map<String, Record> rows) {
-    List<String> out = new ArrayList<>();
-    for (Record r : rows.values()) {
-      out.add(
-          r.getField("user_id")
-              + " "
-              + instant(r.getField("start_time"))
-              + " "
-              + instant(r.getField("end_time"))
-              + " "
-              + r.getField("event_count"));
-    }
-    return out;
-  }
-
-  private static Instant instant(Object time) {
-    return Instant.ofEpochMilli(((java.time.OffsetDateTime) time).toInstant().toEpochMilli());
   }
 }

@@ -208,8 +208,11 @@ public class IcebergIT {
   public void aJdbcCatalogOnSqliteHoldsTheSameTable() throws Exception {
     File warehouse = tmp.newFolder("jdbc-wh");
     File db = new File(tmp.getRoot(), "catalog.db");
-    // SQLite locks the whole file per write: writers wait up to 30 s instead of failing at once.
-    String uri = "jdbc:sqlite:" + db + "?busy_timeout=30000";
+    // SQLite locks the whole file: in its default journal mode an open read (a statement not yet
+    // closed on another connection of the catalog's pool) blocks every writer, which failed this
+    // test now and then; in WAL mode readers never block the writer, and writers wait for each
+    // other up to 30 s instead of failing at once.
+    String uri = "jdbc:sqlite:" + db + "?journal_mode=WAL&busy_timeout=30000";
     runHappyPath(
         1,
         "--catalogType=jdbc",

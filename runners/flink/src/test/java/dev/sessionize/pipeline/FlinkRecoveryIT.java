@@ -4,8 +4,6 @@ import static org.junit.Assert.assertEquals;
 import static org.junit.Assert.assertTrue;
 
 import com.fasterxml.jackson.databind.JsonNode;
-import dev.sessionize.runners.servers.LocalKafka;
-import dev.sessionize.runners.servers.LocalRedis;
 import dev.sessionize.transforms.model.Json;
 import java.io.File;
 import java.io.IOException;
@@ -24,15 +22,12 @@ import java.util.concurrent.TimeUnit;
 import java.util.stream.Stream;
 import org.apache.beam.sdk.transforms.windowing.BoundedWindow;
 import org.apache.iceberg.Table;
-import org.apache.iceberg.data.IcebergGenerics;
 import org.apache.iceberg.data.Record;
-import org.apache.iceberg.io.CloseableIterable;
 import org.apache.kafka.clients.consumer.ConsumerRecord;
 import org.joda.time.Duration;
 import org.joda.time.Instant;
 import org.junit.After;
-import org.junit.AfterClass;
-import org.junit.BeforeClass;
+import org.junit.ClassRule;
 import org.junit.Rule;
 import org.junit.Test;
 import org.junit.rules.TemporaryFolder;
@@ -53,27 +48,11 @@ import redis.clients.jedis.Jedis;
 @RunWith(JUnit4.class)
 public class FlinkRecoveryIT {
   private static final int PARTITIONS = 3;
-  private static LocalKafka kafka;
-  private static LocalRedis redis;
+
+  @ClassRule public static final LocalServersRule servers = new LocalServersRule();
 
   @Rule public final TemporaryFolder tmp = new TemporaryFolder();
   private final List<Process> jobs = new ArrayList<>();
-
-  @BeforeClass
-  public static void startServers() throws Exception {
-    kafka = LocalKafka.start();
-    redis = LocalRedis.start();
-  }
-
-  @AfterClass
-  public static void stopServers() throws Exception {
-    if (kafka != null) {
-      kafka.close();
-    }
-    if (redis != null) {
-      redis.close();
-    }
-  }
 
   @After
   public void killJobs() throws Exception {
@@ -161,10 +140,10 @@ public class FlinkRecoveryIT {
     }
     perMinute.merge(clock.getMillis() / 60_000, PARTITIONS, Integer::sum);
 
-    kafka.createTopic("clickstream_events", PARTITIONS);
-    kafka.createTopic("clickstream_events_dlq", 1);
+    servers.kafka().createTopic("clickstream_events", PARTITIONS);
+    servers.kafka().createTopic("clickstream_events_dlq", 1);
     int half = values.size() / 2;
-    kafka.produce("clickstream_events", PARTITIONS, values.subList(0, half));
+    servers.kafka().produce("clickstream_events", PARTITIONS, values.subList(0, half));
 
     File warehouse = tmp.newFolder("warehouse");
     File checkpoints = tmp.newFolder("checkpoints");
@@ -175,17 +154,17 @@ public class FlinkRecoveryIT {
       "--checkpointingInterval=2000",
       "--minPauseBetweenCheckpoints=1000",
       "--stateBackendStoragePath=" + checkpoints.toURI(),
-      "--bootstrapServers=" + kafka.bootstrapServers(),
+      "--bootstrapServers=" + servers.kafka().bootstrapServers(),
       "--groupId=recovery-it",
       "--idleTimeout=1h",
       "--commitInterval=1s",
       "--warehouse=" + warehouse,
-      "--redisPort=" + redis.port(),
+      "--redisPort=" + servers.redis().port(),
       "--output=" + tmp.newFolder("out")
     };
     Process first = startJob(log, args);
     Table table = SessionsTable.openOrCreate(warehouse.getPath(), "sessionize.sessions");
-    await(first, log, "rows in the table", () -> rows(table).size() > 0);
+    await(first, log, "rows in the table", () -> SessionRows.byId(table).size() > 0);
     int afterRows = latestCheckpoint(checkpoints.toPath()).map(FlinkRecoveryIT::number).orElse(0);
     await(
         first,
@@ -194,15 +173,15 @@ public class FlinkRecoveryIT {
         () ->
             latestCheckpoint(checkpoints.toPath()).map(FlinkRecoveryIT::number).orElse(0)
                 >= afterRows + 2);
-    int rowsAtKill = rows(table).size();
+    int rowsAtKill = SessionRows.byId(table).size();
     first.destroyForcibly(); // SIGKILL: no shutdown hook, no final checkpoint
     assertTrue(first.waitFor(30, TimeUnit.SECONDS));
     Path restoreFrom = latestCheckpoint(checkpoints.toPath()).orElseThrow();
     System.out.printf(
         "FlinkRecoveryIT: killed after %d rows; restoring from %s%n", rowsAtKill, restoreFrom);
 
-    kafka.produce("clickstream_events", PARTITIONS, values.subList(half, values.size()));
-    kafka.produce("clickstream_events", PARTITIONS, clocks);
+    servers.kafka().produce("clickstream_events", PARTITIONS, values.subList(half, values.size()));
+    servers.kafka().produce("clickstream_events", PARTITIONS, clocks);
     List<String> restart = new ArrayList<>(List.of(args));
     restart.add("--savepointPath=" + restoreFrom.toUri());
     Process second = startJob(log, restart.toArray(String[]::new));
@@ -211,8 +190,8 @@ public class FlinkRecoveryIT {
         second,
         log,
         expectedSessions.size() + " sessions",
-        () -> describe(rows(table)).size() >= expectedSessions.size());
-    SessionModel.assertSame(expectedSessions, describe(rows(table)));
+        () -> describe(SessionRows.byId(table)).size() >= expectedSessions.size());
+    SessionModel.assertSame(expectedSessions, describe(SessionRows.byId(table)));
     // ... and it was a restore of that checkpoint, not a fresh start from the committed offsets.
     assertTrue(
         "the restarted job restored " + restoreFrom,
@@ -224,9 +203,9 @@ public class FlinkRecoveryIT {
 
     // Each rejected record once: wait for them, then a little longer for any repeat.
     List<ConsumerRecord<String, String>> deadLetters =
-        kafka.readAll("clickstream_events_dlq", rejected, 120_000);
+        servers.kafka().readAll("clickstream_events_dlq", rejected, 120_000);
     Thread.sleep(5_000);
-    deadLetters = kafka.readAll("clickstream_events_dlq", rejected + 1, 10_000);
+    deadLetters = servers.kafka().readAll("clickstream_events_dlq", rejected + 1, 10_000);
     Map<String, Integer> reasons = new TreeMap<>();
     Map<String, Integer> sources = new TreeMap<>();
     for (ConsumerRecord<String, String> d : deadLetters) {
@@ -238,7 +217,7 @@ public class FlinkRecoveryIT {
     assertEquals("dead letters written more than once: " + sources, expectedReasons, reasons);
 
     // The dashboard: every minute's document holds exactly that minute's accepted events.
-    try (Jedis jedis = redis.client()) {
+    try (Jedis jedis = servers.redis().client()) {
       await(
           second,
           log,
@@ -276,42 +255,11 @@ public class FlinkRecoveryIT {
     return Integer.parseInt(chk.getFileName().toString().substring("chk-".length()));
   }
 
-  private static Map<String, Record> rows(Table table) throws Exception {
-    table.refresh();
-    Map<String, Record> rows = new TreeMap<>();
-    if (table.currentSnapshot() == null) {
-      return rows;
-    }
-    try (CloseableIterable<Record> records = IcebergGenerics.read(table).build()) {
-      for (Record r : records) {
-        if (rows.put((String) r.getField("session_id"), r) != null) {
-          throw new AssertionError("two rows for session " + r.getField("session_id"));
-        }
-      }
-    }
-    return rows;
-  }
-
-  /** Final rows as "user start end events"; the clock's session never closes, so it is left out. */
+  /** Rows as "user start end events"; the clock's session never closes, so it is left out. */
   private static List<String> describe(Map<String, Record> rows) {
-    List<String> out = new ArrayList<>();
-    for (Record r : rows.values()) {
-      if (!"clock".equals(r.getField("user_id"))) {
-        out.add(
-            r.getField("user_id")
-                + " "
-                + instant(r.getField("start_time"))
-                + " "
-                + instant(r.getField("end_time"))
-                + " "
-                + r.getField("event_count"));
-      }
-    }
+    List<String> out = new ArrayList<>(SessionRows.describe(rows));
+    out.removeIf(row -> row.startsWith("clock "));
     return out;
-  }
-
-  private static Instant instant(Object time) {
-    return Instant.ofEpochMilli(((java.time.OffsetDateTime) time).toInstant().toEpochMilli());
   }
 
   private static void await(Process job, File log, String what, Callable<Boolean> condition)

@@ -49,7 +49,8 @@ import redis.clients.jedis.Jedis;
  * <p>Options: {@code --events=N} (20000), {@code --users=N} (500), {@code --rate=N} records per
  * second (4000), {@code --parallelism=N} (2), {@code --seed=N} (42), {@code --folder=DIR} (demo),
  * {@code --dashboardPort=N} (8080; a free port when it is busy, 0 = any free port), {@code
- * --keepRunning=true|false} (false; true: after the summary, keep the job, Redis and the page up).
+ * --keepRunning=true|false} (false; true: after the summary, keep the job, Redis and the page up),
+ * {@code --partitions=N} (4) of the input topic.
  */
 public final class Demo {
   private Demo() {}
@@ -73,7 +74,9 @@ public final class Demo {
                 "dashboardPort",
                 "8080",
                 "keepRunning",
-                "false"));
+                "false",
+                "partitions",
+                "4"));
     for (String arg : args) {
       String[] kv = arg.replaceFirst("^--", "").split("=", 2);
       if (kv.length != 2 || !opts.containsKey(kv[0])) {
@@ -144,7 +147,7 @@ public final class Demo {
                   }
                 },
                 "demo-shutdown"));
-    int partitions = 4;
+    int partitions = Integer.parseInt(opts.get("partitions"));
     kafka.createTopic("clickstream_events", partitions);
     kafka.createTopic("clickstream_events_dlq", 1);
     say(
