@@ -237,7 +237,14 @@ public final class SessionizationPipeline {
     }
   }
 
-  public static void main(String[] args) {
+  /** A started job and the options it was started with. */
+  public record Launched(PipelineResult result, Options options) {}
+
+  /**
+   * Parses and validates {@code args} and starts the job; a bad option prints one line each, naming
+   * it, and exits with code 2.
+   */
+  public static Launched launch(String[] args) {
     Options options;
     try {
       PipelineOptionsFactory.register(Options.class);
@@ -245,20 +252,23 @@ public final class SessionizationPipeline {
     } catch (IllegalArgumentException e) {
       System.err.println("sessionize: " + firstLine(e.getMessage()));
       System.exit(2);
-      return;
+      return null;
     }
-    PipelineResult result;
     try {
-      result = run(options);
+      return new Launched(run(options), options);
     } catch (InvalidOptionsException e) {
       for (String problem : e.problems()) {
         System.err.println("sessionize: " + problem);
       }
       System.exit(2);
-      return;
+      return null;
     }
-    result.waitUntilFinish();
-    System.out.println(summary(result, options));
+  }
+
+  public static void main(String[] args) {
+    Launched job = launch(args);
+    job.result().waitUntilFinish();
+    System.out.println(summary(job.result(), job.options()));
   }
 
   /** Validates the options, builds the pipeline and starts it. */
@@ -515,7 +525,7 @@ public final class SessionizationPipeline {
   }
 
   /** What the run did and where the output went, from the pipeline's own counters. */
-  static String summary(PipelineResult result, Options options) {
+  public static String summary(PipelineResult result, Options options) {
     long read = SessionizeMetrics.read(result, "records_read");
     long accepted = SessionizeMetrics.read(result, "accepted");
     long duplicates = SessionizeMetrics.read(result, "duplicates");

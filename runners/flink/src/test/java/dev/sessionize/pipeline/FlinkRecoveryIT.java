@@ -1,31 +1,18 @@
 package dev.sessionize.pipeline;
 
-import static org.junit.Assert.assertEquals;
 import static org.junit.Assert.assertTrue;
 
-import com.fasterxml.jackson.databind.JsonNode;
-import dev.sessionize.transforms.model.Json;
 import java.io.File;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.Comparator;
-import java.util.HashSet;
 import java.util.List;
-import java.util.Map;
 import java.util.Optional;
-import java.util.Set;
-import java.util.TreeMap;
-import java.util.concurrent.Callable;
 import java.util.concurrent.TimeUnit;
 import java.util.stream.Stream;
-import org.apache.beam.sdk.transforms.windowing.BoundedWindow;
 import org.apache.iceberg.Table;
-import org.apache.iceberg.data.Record;
-import org.apache.kafka.clients.consumer.ConsumerRecord;
-import org.joda.time.Duration;
-import org.joda.time.Instant;
 import org.junit.After;
 import org.junit.ClassRule;
 import org.junit.Rule;
@@ -98,52 +85,10 @@ public class FlinkRecoveryIT {
   @Test
   public void killedHardAndRestoredFromTheLatestCheckpointLosesAndRepeatsNothing()
       throws Exception {
-    List<ClickstreamGenerator.Record> stream =
-        new ClickstreamGenerator()
-            .seed(777L)
-            .start(Instant.parse("2026-11-20T00:00:00Z"))
-            .events(3_000)
-            .users(60)
-            .duplicateRate(0.02)
-            .malformedRate(0.01)
-            .generate();
-    SessionModel model =
-        new SessionModel(Duration.standardMinutes(30), Duration.standardMinutes(5));
-    Map<String, Integer> expectedReasons = new TreeMap<>();
-    Map<Long, Integer> perMinute = new TreeMap<>();
-    Set<String> distinct = new HashSet<>();
-    List<byte[]> values = new ArrayList<>();
-    Instant last = BoundedWindow.TIMESTAMP_MIN_VALUE;
-    for (ClickstreamGenerator.Record r : stream) {
-      values.add(r.payload);
-      if (r.kind == ClickstreamGenerator.Kind.MALFORMED) {
-        expectedReasons.merge(r.expectedReason, 1, Integer::sum);
-      } else if (distinct.add(r.userId + "/" + r.eventId)) {
-        model.accept(r.userId, r.eventTime, BoundedWindow.TIMESTAMP_MIN_VALUE);
-        perMinute.merge(r.eventTime.getMillis() / 60_000, 1, Integer::sum);
-        last = r.eventTime.isAfter(last) ? r.eventTime : last;
-      }
-    }
-    List<String> expectedSessions = model.sessions();
-    int rejected = expectedReasons.values().stream().mapToInt(Integer::intValue).sum();
-    // A clock event per partition two hours after the last event closes every session at the end
-    // (the idle rule is off, so the watermark only moves with the data).
-    Instant clock = last.plus(Duration.standardHours(2));
-    List<byte[]> clocks = new ArrayList<>();
-    for (int p = 0; p < PARTITIONS; p++) {
-      clocks.add(
-          String.format(
-                  "{\"user_id\":\"clock\",\"event_id\":\"c%d\",\"event_type\":\"page_view\","
-                      + "\"timestamp\":\"%s\",\"page_url\":\"/\"}",
-                  p, clock)
-              .getBytes(java.nio.charset.StandardCharsets.UTF_8));
-    }
-    perMinute.merge(clock.getMillis() / 60_000, PARTITIONS, Integer::sum);
-
+    RestartScenario scenario = new RestartScenario(777L, 3_000, 60, PARTITIONS);
     servers.kafka().createTopic("clickstream_events", PARTITIONS);
     servers.kafka().createTopic("clickstream_events_dlq", 1);
-    int half = values.size() / 2;
-    servers.kafka().produce("clickstream_events", PARTITIONS, values.subList(0, half));
+    servers.kafka().produce("clickstream_events", PARTITIONS, scenario.firstHalf);
 
     File warehouse = tmp.newFolder("warehouse");
     File checkpoints = tmp.newFolder("checkpoints");
@@ -164,15 +109,15 @@ public class FlinkRecoveryIT {
     };
     Process first = startJob(log, args);
     Table table = SessionsTable.openOrCreate(warehouse.getPath(), "sessionize.sessions");
-    await(first, log, "rows in the table", () -> SessionRows.byId(table).size() > 0);
+    RestartScenario.await(
+        "rows in the table", () -> SessionRows.byId(table).size() > 0, () -> exited(first, log));
     int afterRows = latestCheckpoint(checkpoints.toPath()).map(FlinkRecoveryIT::number).orElse(0);
-    await(
-        first,
-        log,
+    RestartScenario.await(
         "two more completed checkpoints",
         () ->
             latestCheckpoint(checkpoints.toPath()).map(FlinkRecoveryIT::number).orElse(0)
-                >= afterRows + 2);
+                >= afterRows + 2,
+        () -> exited(first, log));
     int rowsAtKill = SessionRows.byId(table).size();
     first.destroyForcibly(); // SIGKILL: no shutdown hook, no final checkpoint
     assertTrue(first.waitFor(30, TimeUnit.SECONDS));
@@ -180,18 +125,16 @@ public class FlinkRecoveryIT {
     System.out.printf(
         "FlinkRecoveryIT: killed after %d rows; restoring from %s%n", rowsAtKill, restoreFrom);
 
-    servers.kafka().produce("clickstream_events", PARTITIONS, values.subList(half, values.size()));
-    servers.kafka().produce("clickstream_events", PARTITIONS, clocks);
+    servers.kafka().produce("clickstream_events", PARTITIONS, scenario.secondHalf);
     List<String> restart = new ArrayList<>(List.of(args));
     restart.add("--savepointPath=" + restoreFrom.toUri());
     Process second = startJob(log, restart.toArray(String[]::new));
 
-    await(
-        second,
-        log,
-        expectedSessions.size() + " sessions",
-        () -> describe(SessionRows.byId(table)).size() >= expectedSessions.size());
-    SessionModel.assertSame(expectedSessions, describe(SessionRows.byId(table)));
+    RestartScenario.await(
+        scenario.expectedSessions.size() + " sessions",
+        () -> RestartScenario.sessions(table).size() >= scenario.expectedSessions.size(),
+        () -> exited(second, log));
+    scenario.assertTable(table);
     // ... and it was a restore of that checkpoint, not a fresh start from the committed offsets.
     assertTrue(
         "the restarted job restored " + restoreFrom,
@@ -200,45 +143,17 @@ public class FlinkRecoveryIT {
                 l ->
                     l.contains("Restoring job")
                         && l.contains(restoreFrom.getFileName().toString())));
-
-    // Each rejected record once: wait for them, then a little longer for any repeat.
-    List<ConsumerRecord<String, String>> deadLetters =
-        servers.kafka().readAll("clickstream_events_dlq", rejected, 120_000);
-    Thread.sleep(5_000);
-    deadLetters = servers.kafka().readAll("clickstream_events_dlq", rejected + 1, 10_000);
-    Map<String, Integer> reasons = new TreeMap<>();
-    Map<String, Integer> sources = new TreeMap<>();
-    for (ConsumerRecord<String, String> d : deadLetters) {
-      JsonNode letter = Json.MAPPER.readTree(d.value());
-      reasons.merge(letter.get("reason").asText(), 1, Integer::sum);
-      sources.merge(letter.get("source").toString(), 1, Integer::sum);
-    }
-    sources.values().removeIf(n -> n == 1);
-    assertEquals("dead letters written more than once: " + sources, expectedReasons, reasons);
-
+    int deadLetters = scenario.assertDeadLettersOnce(servers.kafka(), "clickstream_events_dlq");
     // The dashboard: every minute's document holds exactly that minute's accepted events.
     try (Jedis jedis = servers.redis().client()) {
-      await(
-          second,
-          log,
+      RestartScenario.await(
           "dashboard minutes equal to the accepted events",
-          () -> dashboard(jedis).equals(perMinute));
+          () -> RestartScenario.dashboard(jedis).equals(scenario.eventsPerMinute),
+          () -> exited(second, log));
     }
     System.out.printf(
         "FlinkRecoveryIT: %d sessions, %d dead letters, %d dashboard minutes after the restart%n",
-        expectedSessions.size(), deadLetters.size(), perMinute.size());
-  }
-
-  private static Map<Long, Integer> dashboard(Jedis jedis) throws Exception {
-    Map<Long, Integer> minutes = new TreeMap<>();
-    for (String key : jedis.keys("dash:minute:*")) {
-      JsonNode doc = Json.MAPPER.readTree(jedis.get(key));
-      long minute =
-          Instant.parse(key.substring("dash:minute:".length()).replace("Z", ":00Z")).getMillis()
-              / 60_000;
-      minutes.put(minute, doc.get("events").asInt());
-    }
-    return minutes;
+        scenario.expectedSessions.size(), deadLetters, scenario.eventsPerMinute.size());
   }
 
   /** The newest {@code chk-N} folder with a {@code _metadata} file. */
@@ -255,32 +170,17 @@ public class FlinkRecoveryIT {
     return Integer.parseInt(chk.getFileName().toString().substring("chk-".length()));
   }
 
-  /** Rows as "user start end events"; the clock's session never closes, so it is left out. */
-  private static List<String> describe(Map<String, Record> rows) {
-    List<String> out = new ArrayList<>(SessionRows.describe(rows));
-    out.removeIf(row -> row.startsWith("clock "));
-    return out;
-  }
-
-  private static void await(Process job, File log, String what, Callable<Boolean> condition)
-      throws Exception {
-    long deadline = System.currentTimeMillis() + 300_000;
-    while (!condition.call()) {
-      if (!job.isAlive() || System.currentTimeMillis() > deadline) {
-        List<String> lines =
-            Files.readAllLines(log.toPath()).stream()
-                .filter(l -> !l.contains("exceeded the 80 characters"))
-                .filter(
-                    l -> l.contains("Exception") || l.contains("Caused by") || l.contains("ERROR"))
-                .distinct()
-                .collect(java.util.stream.Collectors.toList());
-        throw new AssertionError(
-            (job.isAlive() ? "timed out waiting for " : "the job exited while waiting for ")
-                + what
-                + "; the job's errors:\n"
-                + String.join("\n", lines.subList(Math.max(0, lines.size() - 30), lines.size())));
-      }
-      Thread.sleep(1_000);
+  /** Null while the job runs; else its errors from the log. */
+  private static String exited(Process job, File log) throws IOException {
+    if (job.isAlive()) {
+      return null;
     }
+    return "it exited; its errors:\n"
+        + Files.readAllLines(log.toPath()).stream()
+            .filter(l -> !l.contains("exceeded the 80 characters"))
+            .filter(l -> l.contains("Exception") || l.contains("Caused by") || l.contains("ERROR"))
+            .distinct()
+            .limit(30)
+            .collect(java.util.stream.Collectors.joining("\n"));
   }
 }

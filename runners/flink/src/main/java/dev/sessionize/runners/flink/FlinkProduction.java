@@ -170,6 +170,16 @@ public final class FlinkProduction {
       problems.forEach(p -> System.err.println("sessionize: " + p));
       System.exit(2);
     }
-    SessionizationPipeline.main(all);
+    SessionizationPipeline.Launched job = SessionizationPipeline.launch(all);
+    if ("false".equals(value(all, "attachedMode"))) {
+      // Detached: the job runs on the cluster; this client has nothing more to wait for.
+      System.out.println(
+          "sessionize: submitted to "
+              + value(all, "flinkMaster")
+              + " (detached); follow it in Flink's web UI or REST API");
+      System.exit(0);
+    }
+    job.result().waitUntilFinish();
+    System.out.println(SessionizationPipeline.summary(job.result(), job.options()));
   }
 }
