@@ -110,6 +110,7 @@ status() {
 }
 
 case "${1:-}" in
+  java-opts) echo "$opens" ;;  # the JVM flags a client submitting to this cluster needs too
   start) start ;;
   stop) stop ;;
   status) status ;;

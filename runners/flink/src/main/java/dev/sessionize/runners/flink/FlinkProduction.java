@@ -107,7 +107,7 @@ public final class FlinkProduction {
     }
     String interval = value(args, "checkpointingInterval");
     if ("true".equals(value(args, "deadLetterExactlyOnce"))
-        && (interval == null || !interval.matches("[0-9]+") || Long.parseLong(interval) <= 0)) {
+        && (interval == null || (interval.matches("-?[0-9]+") && Long.parseLong(interval) <= 0))) {
       problems.add(
           "--deadLetterExactlyOnce=true needs checkpoints: give --checkpointingInterval > 0 or"
               + " --deadLetterExactlyOnce=false");

@@ -36,6 +36,7 @@ public class FlinkProductionTest {
       {"--checkpointingMode=MAYBE", "--checkpointingMode=MAYBE is not supported"},
       {"--stateBackend=memory", "--stateBackend=memory is not supported: allowed values are"},
       {"--stateBackendStoragePath=checkpoints", "--stateBackendStoragePath=checkpoints is not"},
+      {"--checkpointingInterval=0", "--deadLetterExactlyOnce=true needs checkpoints"},
     };
     for (String[] c : cases) {
       List<String> problems =
