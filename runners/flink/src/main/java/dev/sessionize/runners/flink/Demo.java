@@ -10,6 +10,7 @@ import dev.sessionize.runners.servers.LocalKafka;
 import dev.sessionize.runners.servers.LocalRedis;
 import dev.sessionize.transforms.model.Json;
 import java.io.File;
+import java.io.IOException;
 import java.net.BindException;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -197,6 +198,10 @@ public final class Demo {
                 // KafkaIO's default (splittable DoFn) read crawls on this runner: ~150 records/s
                 // against thousands with the UnboundedSource read (measured with the demo).
                 "--experiments=use_deprecated_read",
+                // The embedded cluster's network memory (64 MB by default) runs out of buffers
+                // at high parallelism: each all-to-all exchange needs about 2 x parallelism
+                // buffers per subtask. Measured: parallelism 30 failed with the default.
+                "--flinkConfDir=" + localFlinkConf(Integer.parseInt(opts.get("parallelism"))),
                 "--source=kafka",
                 "--bootstrapServers=" + kafka.bootstrapServers(),
                 "--idleTimeout=5s",
@@ -314,6 +319,20 @@ public final class Demo {
       say("port " + options.port() + " is busy: the dashboard takes a free port");
       return DashboardServer.start(options.withPort(0));
     }
+  }
+
+  /** A Flink configuration folder for the embedded cluster, network memory sized for it. */
+  private static String localFlinkConf(int parallelism) throws IOException {
+    Path conf = Files.createTempDirectory("sessionize-demo-flink-conf");
+    long networkMb = Math.max(64, 12L * parallelism * (2L * parallelism + 8) * 32 / 1024);
+    Files.writeString(
+        conf.resolve("flink-conf.yaml"),
+        "taskmanager.memory.network.min: "
+            + networkMb
+            + "mb\ntaskmanager.memory.network.max: "
+            + networkMb
+            + "mb\n");
+    return conf.toString();
   }
 
   private static long countRows(Table table) throws Exception {
