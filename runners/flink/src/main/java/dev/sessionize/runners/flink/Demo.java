@@ -138,10 +138,24 @@ public final class Demo {
                   } catch (Exception e) {
                     // shutting down anyway
                   }
+                  // The broker's shutdown can wait long on the job's still-connected clients; the
+                  // JVM ends right after this hook anyway, so it gets 20 s, not more.
+                  Thread broker =
+                      new Thread(
+                          () -> {
+                            try {
+                              kafka.close();
+                            } catch (Exception e) {
+                              // shutting down anyway
+                            }
+                          },
+                          "demo-kafka-shutdown");
+                  broker.setDaemon(true);
+                  broker.start();
                   try {
-                    kafka.close();
-                  } catch (Exception e) {
-                    // shutting down anyway
+                    broker.join(20_000);
+                  } catch (InterruptedException e) {
+                    Thread.currentThread().interrupt();
                   }
                   if (!finished.get()) {
                     say("stopped; the Iceberg table stays in " + warehouse);

@@ -168,7 +168,7 @@ public class DemoIT {
         new ProcessBuilder("kill", "-TERM", String.valueOf(run.process.pid())).inheritIO().start();
     assertEquals(0, kill.waitFor());
     run.await("stopping (interrupted)", 30);
-    run.await("stopped; the Iceberg table stays in", 60);
+    run.await("stopped; the Iceberg table stays in", 120);
     assertTrue("the demo exits after Ctrl-C", run.process.waitFor(60, TimeUnit.SECONDS));
     run.drain();
     assertFalse("redis-server stopped", listening(redisPort));
