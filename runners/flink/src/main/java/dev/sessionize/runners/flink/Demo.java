@@ -10,13 +10,13 @@ import dev.sessionize.runners.servers.LocalKafka;
 import dev.sessionize.runners.servers.LocalRedis;
 import dev.sessionize.transforms.model.Json;
 import java.io.File;
-import java.io.IOException;
 import java.net.BindException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.Paths;
 import java.time.Duration;
 import java.util.Comparator;
+import java.util.HashMap;
 import java.util.HashSet;
 import java.util.List;
 import java.util.Map;
@@ -33,8 +33,13 @@ import org.apache.iceberg.Table;
 import org.apache.iceberg.data.IcebergGenerics;
 import org.apache.iceberg.data.Record;
 import org.apache.iceberg.io.CloseableIterable;
+import org.apache.kafka.clients.admin.Admin;
+import org.apache.kafka.clients.admin.ListOffsetsResult;
+import org.apache.kafka.clients.admin.OffsetSpec;
 import org.apache.kafka.clients.consumer.ConsumerRecord;
 import org.apache.kafka.clients.consumer.KafkaConsumer;
+import org.apache.kafka.clients.consumer.OffsetAndMetadata;
+import org.apache.kafka.common.TopicPartition;
 import org.apache.kafka.common.serialization.StringDeserializer;
 import org.joda.time.Instant;
 import redis.clients.jedis.Jedis;
@@ -54,6 +59,9 @@ import redis.clients.jedis.Jedis;
  * {@code --partitions=N} (4) of the input topic.
  */
 public final class Demo {
+  /** The job's Kafka consumer group, whose committed offsets show how far it has read. */
+  private static final String DEMO_GROUP = "sessionize-demo-job";
+
   private Demo() {}
 
   public static void main(String[] args) throws Exception {
@@ -203,29 +211,32 @@ public final class Demo {
     generator.set(producer);
 
     PipelineOptionsFactory.register(SessionizationPipeline.Options.class);
+    String[] jobArgs =
+        FlinkProduction.localClusterConf(
+            new String[] {
+              "--runner=FlinkRunner",
+              "--flinkMaster=[local]",
+              "--parallelism=" + opts.get("parallelism"),
+              "--streaming=true",
+              // KafkaIO's default (splittable DoFn) read crawls on this runner: ~150 records/s
+              // against thousands with the UnboundedSource read (measured with the demo).
+              "--experiments=use_deprecated_read",
+              // Checkpoints commit the consumer group's offsets, which tell the demo when the job
+              // has read everything (its stop rule).
+              "--checkpointingInterval=5000",
+              "--source=kafka",
+              "--bootstrapServers=" + kafka.bootstrapServers(),
+              "--groupId=" + DEMO_GROUP,
+              "--idleTimeout=5s",
+              "--commitInterval=5s",
+              "--sessionsSink=iceberg",
+              "--warehouse=" + warehouse,
+              "--dashboardSink=redis",
+              "--redisPort=" + redis.port(),
+              "--output=" + folder.resolve("output")
+            });
     SessionizationPipeline.Options options =
-        PipelineOptionsFactory.fromArgs(
-                "--runner=FlinkRunner",
-                "--flinkMaster=[local]",
-                "--parallelism=" + opts.get("parallelism"),
-                "--streaming=true",
-                // KafkaIO's default (splittable DoFn) read crawls on this runner: ~150 records/s
-                // against thousands with the UnboundedSource read (measured with the demo).
-                "--experiments=use_deprecated_read",
-                // The embedded cluster's network memory (64 MB by default) runs out of buffers
-                // at high parallelism: each all-to-all exchange needs about 2 x parallelism
-                // buffers per subtask. Measured: parallelism 30 failed with the default.
-                "--flinkConfDir=" + localFlinkConf(Integer.parseInt(opts.get("parallelism"))),
-                "--source=kafka",
-                "--bootstrapServers=" + kafka.bootstrapServers(),
-                "--idleTimeout=5s",
-                "--commitInterval=5s",
-                "--sessionsSink=iceberg",
-                "--warehouse=" + warehouse,
-                "--dashboardSink=redis",
-                "--redisPort=" + redis.port(),
-                "--output=" + folder.resolve("output"))
-            .as(SessionizationPipeline.Options.class);
+        PipelineOptionsFactory.fromArgs(jobArgs).as(SessionizationPipeline.Options.class);
     AtomicReference<Throwable> failure = new AtomicReference<>();
     Thread job =
         new Thread(
@@ -247,6 +258,7 @@ public final class Demo {
     long rows = -1;
     int stable = 0;
     try (KafkaConsumer<String, String> dlq = deadLetterConsumer(kafka.bootstrapServers());
+        Admin admin = Admin.create(Map.of("bootstrap.servers", kafka.bootstrapServers()));
         Jedis jedis = redis.client()) {
       while (true) {
         if (failure.get() != null) {
@@ -257,6 +269,7 @@ public final class Demo {
               Json.MAPPER.readTree(r.value()).get("reason").asText(), 1, Integer::sum);
         }
         long now = countRows(table);
+        long lag = unreadRecords(admin, "clickstream_events", partitions);
         String latest = jedis.get("dash:latest");
         String minute = "-";
         if (latest != null && jedis.get(latest) != null) {
@@ -266,13 +279,18 @@ public final class Demo {
         }
         say(
             String.format(
-                "produced %d/%d records | sessions in Iceberg %d | dead letters %d | dashboard %s",
+                "produced %d/%d records | not yet read %d | sessions in Iceberg %d | dead letters"
+                    + " %d | dashboard %s",
                 sent.get(),
                 stream.size(),
+                lag,
                 now,
                 deadLetters.values().stream().mapToInt(i -> i).sum(),
                 minute));
-        stable = (now == rows && !producer.isAlive() && now > 0) ? stable + 1 : 0;
+        // Done when everything produced has been read (offsets committed with a checkpoint) and
+        // the table has then stopped changing for longer than two commit intervals.
+        boolean allRead = !producer.isAlive() && lag == 0;
+        stable = (allRead && now == rows && now > 0) ? stable + 1 : 0;
         rows = now;
         if (stable >= 4) {
           break;
@@ -335,20 +353,6 @@ public final class Demo {
     }
   }
 
-  /** A Flink configuration folder for the embedded cluster, network memory sized for it. */
-  private static String localFlinkConf(int parallelism) throws IOException {
-    Path conf = Files.createTempDirectory("sessionize-demo-flink-conf");
-    long networkMb = Math.max(64, 12L * parallelism * (2L * parallelism + 8) * 32 / 1024);
-    Files.writeString(
-        conf.resolve("flink-conf.yaml"),
-        "taskmanager.memory.network.min: "
-            + networkMb
-            + "mb\ntaskmanager.memory.network.max: "
-            + networkMb
-            + "mb\n");
-    return conf.toString();
-  }
-
   private static long countRows(Table table) throws Exception {
     table.refresh();
     if (table.currentSnapshot() == null) {
@@ -361,6 +365,26 @@ public final class Demo {
       }
     }
     return n;
+  }
+
+  /**
+   * Records of the topic not yet read by the job: end offsets minus the offsets the job's consumer
+   * group committed (with its last checkpoint); every record counts while nothing is committed.
+   */
+  private static long unreadRecords(Admin admin, String topic, int partitions) throws Exception {
+    Map<TopicPartition, OffsetSpec> latest = new HashMap<>();
+    for (int p = 0; p < partitions; p++) {
+      latest.put(new TopicPartition(topic, p), OffsetSpec.latest());
+    }
+    Map<TopicPartition, OffsetAndMetadata> committed =
+        admin.listConsumerGroupOffsets(DEMO_GROUP).partitionsToOffsetAndMetadata().get();
+    long unread = 0;
+    for (Map.Entry<TopicPartition, ListOffsetsResult.ListOffsetsResultInfo> e :
+        admin.listOffsets(latest).all().get().entrySet()) {
+      OffsetAndMetadata done = committed.get(e.getKey());
+      unread += e.getValue().offset() - (done == null ? 0 : done.offset());
+    }
+    return unread;
   }
 
   private static KafkaConsumer<String, String> deadLetterConsumer(String bootstrapServers) {

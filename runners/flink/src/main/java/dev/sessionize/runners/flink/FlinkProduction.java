@@ -116,30 +116,56 @@ public final class FlinkProduction {
   }
 
   /**
-   * Beam's FlinkRunner applies {@code --savepointPath} only when it submits to a cluster; in local
-   * mode ({@code --flinkMaster=[local]} or none) the restore path must be in the Flink
-   * configuration the embedded cluster starts with. This writes a {@code flink-conf.yaml} with
-   * {@code execution.savepoint.path} (after the lines of the user's {@code --flinkConfDir}, if any)
-   * and points {@code --flinkConfDir} at it, so resuming from a savepoint or a retained checkpoint
-   * works the same in both modes.
+   * In local mode ({@code --flinkMaster=[local]}, {@code [auto]} or none) the embedded cluster
+   * starts from the {@code flink-conf.yaml} in {@code --flinkConfDir}, and two settings this job
+   * needs there are not reachable as pipeline options:
+   *
+   * <ul>
+   *   <li>network memory for the parallelism: the default 64 MB runs out of buffers (each
+   *       all-to-all exchange needs about 2 x parallelism buffers per subtask; parallelism 30
+   *       failed with "Insufficient number of network buffers"), unless the user's file sets it;
+   *   <li>{@code execution.savepoint.path}: Beam's FlinkRunner applies {@code --savepointPath} only
+   *       when it submits to a cluster, so resuming from a savepoint or a retained checkpoint in
+   *       local mode needs it in the configuration.
+   * </ul>
+   *
+   * <p>This writes a {@code flink-conf.yaml} with the user's lines (if any) plus those settings and
+   * points {@code --flinkConfDir} at it; the arguments are returned unchanged when nothing is
+   * needed.
    */
-  static String[] restoreLocally(String[] args) throws IOException {
-    String savepoint = value(args, "savepointPath");
+  static String[] localClusterConf(String[] args) throws IOException {
     String master = value(args, "flinkMaster");
     boolean local = master == null || "[local]".equals(master) || "[auto]".equals(master);
-    if (savepoint == null || !local) {
+    if (!local) {
+      return args;
+    }
+    String userConf = value(args, "flinkConfDir");
+    String userYaml = "";
+    if (userConf != null && Files.exists(Paths.get(userConf, "flink-conf.yaml"))) {
+      userYaml = Files.readString(Paths.get(userConf, "flink-conf.yaml")) + "\n";
+    }
+    StringBuilder yaml = new StringBuilder(userYaml);
+    String parallelism = value(args, "parallelism");
+    if (parallelism != null
+        && parallelism.matches("[0-9]{1,4}")
+        && !userYaml.contains("taskmanager.memory.network.")) {
+      long networkMb = networkMemoryMb(Integer.parseInt(parallelism));
+      if (networkMb > 64) {
+        yaml.append("taskmanager.memory.network.min: ").append(networkMb).append("mb\n");
+        yaml.append("taskmanager.memory.network.max: ").append(networkMb).append("mb\n");
+      }
+    }
+    String savepoint = value(args, "savepointPath");
+    if (savepoint != null) {
+      yaml.append("execution.savepoint.path: ").append(savepoint).append('\n');
+      if ("true".equals(value(args, "allowNonRestoredState"))) {
+        yaml.append("execution.savepoint.ignore-unclaimed-state: true\n");
+      }
+    }
+    if (yaml.toString().equals(userYaml)) {
       return args;
     }
     Path conf = Files.createTempDirectory("sessionize-flink-conf");
-    StringBuilder yaml = new StringBuilder();
-    String userConf = value(args, "flinkConfDir");
-    if (userConf != null && Files.exists(Paths.get(userConf, "flink-conf.yaml"))) {
-      yaml.append(Files.readString(Paths.get(userConf, "flink-conf.yaml"))).append('\n');
-    }
-    yaml.append("execution.savepoint.path: ").append(savepoint).append('\n');
-    if ("true".equals(value(args, "allowNonRestoredState"))) {
-      yaml.append("execution.savepoint.ignore-unclaimed-state: true\n");
-    }
     Files.writeString(conf.resolve("flink-conf.yaml"), yaml);
     List<String> out = new ArrayList<>();
     for (String a : args) {
@@ -149,6 +175,14 @@ public final class FlinkProduction {
     }
     out.add("--flinkConfDir=" + conf);
     return out.toArray(String[]::new);
+  }
+
+  /**
+   * Network memory of an embedded cluster running every operator at this parallelism in one
+   * TaskManager: 32 KB buffers, about (2 x parallelism + 8) per subtask for a dozen exchanges.
+   */
+  static long networkMemoryMb(int parallelism) {
+    return Math.max(64, 12L * parallelism * (2L * parallelism + 8) * 32 / 1024);
   }
 
   private static String value(String[] args, String name) {
@@ -164,7 +198,7 @@ public final class FlinkProduction {
   }
 
   public static void main(String[] args) throws IOException {
-    String[] all = restoreLocally(withPreset(args));
+    String[] all = localClusterConf(withPreset(args));
     List<String> problems = validate(all);
     if (!problems.isEmpty()) {
       problems.forEach(p -> System.err.println("sessionize: " + p));

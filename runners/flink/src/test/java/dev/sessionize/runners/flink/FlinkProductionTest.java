@@ -1,12 +1,18 @@
 package dev.sessionize.runners.flink;
 
 import static org.hamcrest.MatcherAssert.assertThat;
+import static org.hamcrest.Matchers.containsString;
+import static org.hamcrest.Matchers.greaterThan;
 import static org.hamcrest.Matchers.hasItem;
 import static org.hamcrest.Matchers.hasSize;
 import static org.hamcrest.Matchers.not;
+import static org.hamcrest.Matchers.notNullValue;
 import static org.hamcrest.Matchers.startsWith;
 import static org.junit.Assert.assertEquals;
 
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.Paths;
 import java.util.List;
 import org.junit.Test;
 import org.junit.runner.RunWith;
@@ -44,5 +50,55 @@ public class FlinkProductionTest {
       assertThat(c[0], problems, hasSize(1));
       assertThat(c[0], problems.get(0), startsWith(c[1]));
     }
+  }
+
+  @Test
+  public void localModeGetsNetworkMemoryForItsParallelismAndTheRestorePath() throws Exception {
+    String[] args =
+        FlinkProduction.localClusterConf(
+            new String[] {"--parallelism=30", "--savepointPath=file:///tmp/chk-7"});
+    String yaml = flinkConf(args);
+    long mb = FlinkProduction.networkMemoryMb(30);
+    assertThat(yaml, containsString("taskmanager.memory.network.min: " + mb + "mb"));
+    assertThat(yaml, containsString("taskmanager.memory.network.max: " + mb + "mb"));
+    assertThat(yaml, containsString("execution.savepoint.path: file:///tmp/chk-7"));
+    assertThat(mb, greaterThan(64L));
+  }
+
+  @Test
+  public void theUsersFlinkConfigurationIsKeptAndWins() throws Exception {
+    Path userConf = Files.createTempDirectory("user-flink-conf");
+    Files.writeString(
+        userConf.resolve("flink-conf.yaml"),
+        "taskmanager.memory.network.max: 2gb\nstate.backend.rocksdb.localdir: /data\n");
+    String yaml =
+        flinkConf(
+            FlinkProduction.localClusterConf(
+                new String[] {
+                  "--parallelism=30", "--flinkConfDir=" + userConf, "--savepointPath=file:///s"
+                }));
+    assertThat(yaml, containsString("taskmanager.memory.network.max: 2gb"));
+    assertThat(yaml, containsString("state.backend.rocksdb.localdir: /data"));
+    assertThat(yaml, not(containsString("taskmanager.memory.network.min")));
+    assertThat(yaml, containsString("execution.savepoint.path: file:///s"));
+  }
+
+  @Test
+  public void aRemoteClusterOrASmallLocalOneIsLeftAlone() throws Exception {
+    String[] remote = {"--flinkMaster=jobmanager:8081", "--parallelism=30", "--savepointPath=x"};
+    assertEquals(List.of(remote), List.of(FlinkProduction.localClusterConf(remote)));
+    String[] small = {"--flinkMaster=[local]", "--parallelism=2"};
+    assertEquals(List.of(small), List.of(FlinkProduction.localClusterConf(small)));
+  }
+
+  private static String flinkConf(String[] args) throws Exception {
+    String dir = null;
+    for (String a : args) {
+      if (a.startsWith("--flinkConfDir=")) {
+        dir = a.substring("--flinkConfDir=".length());
+      }
+    }
+    assertThat("--flinkConfDir in " + List.of(args), dir, notNullValue());
+    return Files.readString(Paths.get(dir, "flink-conf.yaml"));
   }
 }
