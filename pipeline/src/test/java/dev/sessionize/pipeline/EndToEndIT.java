@@ -20,7 +20,6 @@ import java.util.stream.Stream;
 import org.apache.beam.sdk.PipelineResult;
 import org.apache.beam.sdk.options.PipelineOptionsFactory;
 import org.apache.beam.sdk.options.StreamingOptions;
-import org.apache.beam.sdk.transforms.windowing.BoundedWindow;
 import org.apache.iceberg.Table;
 import org.apache.iceberg.data.Record;
 import org.apache.kafka.clients.consumer.ConsumerRecord;
@@ -86,25 +85,12 @@ public class EndToEndIT {
             .duplicateRate(0.02)
             .malformedRate(0.01)
             .generate();
-    List<byte[]> values = new ArrayList<>();
-    Map<String, Integer> expectedReasons = new TreeMap<>();
-    Set<String> distinct = new HashSet<>();
     // The independent side: a sort-and-split on 30-minute gaps of every accepted event.
-    SessionModel model =
-        new SessionModel(Duration.standardMinutes(30), Duration.standardMinutes(5));
-    Set<Long> minutes = new HashSet<>();
-    Instant last = BoundedWindow.TIMESTAMP_MIN_VALUE;
-    for (ClickstreamGenerator.Record r : stream) {
-      values.add(r.payload);
-      if (r.kind == ClickstreamGenerator.Kind.MALFORMED) {
-        expectedReasons.merge(r.expectedReason, 1, Integer::sum);
-      } else if (distinct.add(r.userId + "/" + r.eventId)) {
-        model.accept(r.userId, r.eventTime, BoundedWindow.TIMESTAMP_MIN_VALUE);
-        minutes.add(r.eventTime.getMillis() / 60_000);
-        last = r.eventTime.isAfter(last) ? r.eventTime : last;
-      }
-    }
-    final Instant m = last;
+    GeneratedExpectations expected = new GeneratedExpectations(stream);
+    List<byte[]> values = expected.payloads;
+    Map<String, Integer> expectedReasons = expected.reasons;
+    Set<String> distinct = expected.distinct;
+    final Instant m = expected.last();
     List<byte[]> clocks = new ArrayList<>();
     List<byte[]> laterClocks = new ArrayList<>();
     for (int p = 0; p < PARTITIONS; p++) {
@@ -125,20 +111,14 @@ public class EndToEndIT {
             m.minus(Duration.standardMinutes(20)));
     Instant tooLate = m.minus(Duration.standardMinutes(10));
     for (int p = 0; p < PARTITIONS; p++) {
-      distinct.add("e2e-clock/clock-" + p);
-      model.accept("e2e-clock", m, BoundedWindow.TIMESTAMP_MIN_VALUE);
+      expected.accept("e2e-clock", "clock-" + p, m);
     }
-    minutes.add(m.getMillis() / 60_000);
     for (Map<String, Instant> events : List.of(onTime, lateButAllowed)) {
-      events.forEach(
-          (id, t) -> {
-            distinct.add("e2e-late/" + id);
-            model.accept("e2e-late", t, BoundedWindow.TIMESTAMP_MIN_VALUE);
-            minutes.add(t.getMillis() / 60_000);
-          });
+      events.forEach((id, t) -> expected.accept("e2e-late", id, t));
     }
     // The sessions that must be in the table; the second clock's sessions stay open (no row).
-    List<String> expectedSessions = model.sessions();
+    List<String> expectedSessions = expected.model.sessions();
+    Set<Long> minutes = new HashSet<>(expected.eventsPerMinute.keySet());
     String mergedLate = "e2e-late " + lateButAllowed.get("a0") + " " + onTime.get("b1") + " 4";
     assertThat(expectedSessions, org.hamcrest.Matchers.hasItem(mergedLate));
     String emittedThenSuperseded = Session.idFor("e2e-late", onTime.get("a1"));
@@ -281,19 +261,16 @@ public class EndToEndIT {
         .getKey();
   }
 
-  /** Waits up to 4 minutes for {@code condition}; fails naming {@code what}. */
+  /** Waits for {@code condition}; fails naming {@code what}, at once when the job has ended. */
   private static void await(PipelineResult result, String what, Callable<Boolean> condition)
       throws Exception {
-    long deadline = System.currentTimeMillis() + 240_000;
-    while (!condition.call()) {
-      if (result != null && result.getState().isTerminal()) {
-        throw new AssertionError("the streaming job ended: " + result.getState());
-      }
-      if (System.currentTimeMillis() > deadline) {
-        throw new AssertionError("timed out waiting for " + what);
-      }
-      Thread.sleep(1_000);
-    }
+    RestartScenario.await(
+        what,
+        condition,
+        () ->
+            result != null && result.getState().isTerminal()
+                ? "the streaming job ended: " + result.getState()
+                : null);
   }
 
   /** The sum of the events of every dash:minute document. */

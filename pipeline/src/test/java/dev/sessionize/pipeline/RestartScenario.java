@@ -7,13 +7,10 @@ import dev.sessionize.runners.servers.LocalKafka;
 import dev.sessionize.transforms.model.Json;
 import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
-import java.util.HashSet;
 import java.util.List;
 import java.util.Map;
-import java.util.Set;
 import java.util.TreeMap;
 import java.util.concurrent.Callable;
-import org.apache.beam.sdk.transforms.windowing.BoundedWindow;
 import org.apache.iceberg.Table;
 import org.apache.kafka.clients.consumer.ConsumerRecord;
 import org.joda.time.Duration;
@@ -46,23 +43,13 @@ public final class RestartScenario {
             .duplicateRate(0.02)
             .malformedRate(0.01)
             .generate();
-    SessionModel model =
-        new SessionModel(Duration.standardMinutes(30), Duration.standardMinutes(5));
-    Set<String> distinct = new HashSet<>();
-    List<byte[]> values = new ArrayList<>();
-    Instant last = BoundedWindow.TIMESTAMP_MIN_VALUE;
-    for (ClickstreamGenerator.Record r : stream) {
-      values.add(r.payload);
-      if (r.kind == ClickstreamGenerator.Kind.MALFORMED) {
-        expectedReasons.merge(r.expectedReason, 1, Integer::sum);
-      } else if (distinct.add(r.userId + "/" + r.eventId)) {
-        model.accept(r.userId, r.eventTime, BoundedWindow.TIMESTAMP_MIN_VALUE);
-        eventsPerMinute.merge(r.eventTime.getMillis() / 60_000, 1, Integer::sum);
-        last = r.eventTime.isAfter(last) ? r.eventTime : last;
-      }
-    }
-    expectedSessions = model.sessions();
-    rejected = expectedReasons.values().stream().mapToInt(Integer::intValue).sum();
+    GeneratedExpectations expected = new GeneratedExpectations(stream);
+    List<byte[]> values = expected.payloads;
+    expectedReasons.putAll(expected.reasons);
+    eventsPerMinute.putAll(expected.eventsPerMinute);
+    expectedSessions = expected.model.sessions();
+    rejected = expected.rejected();
+    Instant last = expected.last();
     Instant clock = last.plus(Duration.standardHours(2));
     List<byte[]> rest = new ArrayList<>(values.subList(values.size() / 2, values.size()));
     for (int p = 0; p < partitions; p++) {
