@@ -18,7 +18,8 @@ rpc_port="${FLINK_RPC_PORT:-6123}"
 slots="${FLINK_SLOTS:-4}"
 tm_memory="${FLINK_TM_MEMORY:-3072m}"
 # Java 17: Flink's Kryo serializers reach into these packages (Flink's distribution opens them too).
-opens="--add-opens=java.base/java.util=ALL-UNNAMED --add-opens=java.base/java.lang=ALL-UNNAMED --add-opens=java.base/java.lang.reflect=ALL-UNNAMED --add-opens=java.base/java.time=ALL-UNNAMED --add-opens=java.base/java.math=ALL-UNNAMED --add-opens=java.base/java.net=ALL-UNNAMED --add-opens=java.base/java.io=ALL-UNNAMED --add-opens=java.base/java.nio=ALL-UNNAMED"
+# The list is the parent pom's sessionize.jvm.opens, written here when the module is built.
+opens="$(cat "$here/target/cluster-conf/jvm-opens" 2>/dev/null || true)"
 
 say() { echo "cluster.sh: $*"; }
 
@@ -30,8 +31,8 @@ utils() { # BashJavaUtils COMMAND -> the lines it marks as results
 running() { [ -f "$dir/$1.pid" ] && kill -0 "$(cat "$dir/$1.pid")" 2>/dev/null; }
 
 start() {
-  if [ ! -d "$lib" ]; then
-    say "no $lib: build it first: mvn -B -DskipTests -pl runners/flink-cluster -am package" >&2
+  if [ ! -d "$lib" ] || [ -z "$opens" ]; then
+    say "the cluster jars are not built ($lib, target/cluster-conf): mvn -B -DskipTests -pl runners/flink-cluster -am package" >&2
     exit 2
   fi
   if running jobmanager || running taskmanager; then

@@ -126,20 +126,17 @@ public class FlinkClusterIT {
     String bundle = System.getProperty("sessionize.bundle");
     String lib =
         new File(System.getProperty("sessionize.cluster.script")).getParent() + "/target/lib/*";
-    List<String> command = new ArrayList<>();
-    command.add(new File(System.getProperty("java.home"), "bin/java").getPath());
-    for (String flag : System.getProperty("sessionize.jvm.opens", "").split(" ")) {
-      if (!flag.isBlank()) {
-        command.add(flag);
-      }
-    }
-    command.add("-cp");
-    command.add(bundle + File.pathSeparator + lib);
-    command.add("dev.sessionize.runners.flink.FlinkProduction");
-    command.add("--flinkMaster=localhost:" + restPort);
-    command.add("--filesToStage=" + bundle);
-    command.add("--attachedMode=false");
-    command.addAll(List.of(args));
+    List<String> options = new ArrayList<>();
+    options.add("--flinkMaster=localhost:" + restPort);
+    options.add("--filesToStage=" + bundle);
+    options.add("--attachedMode=false");
+    options.addAll(List.of(args));
+    List<String> command =
+        JavaCommand.of(
+            bundle + File.pathSeparator + lib,
+            List.of(),
+            "dev.sessionize.runners.flink.FlinkProduction",
+            options);
     File out = new File(tmp.getRoot(), "submit.out");
     Process p =
         new ProcessBuilder(command)

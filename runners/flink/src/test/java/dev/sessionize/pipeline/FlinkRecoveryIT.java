@@ -57,22 +57,14 @@ public class FlinkRecoveryIT {
   }
 
   private Process startJob(File log, String... extra) throws IOException {
-    List<String> command = new ArrayList<>();
-    command.add(new File(System.getProperty("java.home"), "bin/java").getPath());
-    // The JVM flags runners/flink's exec configuration gives the job (see its pom).
-    for (String flag : System.getProperty("sessionize.jvm.opens", "").split(" ")) {
-      if (!flag.isBlank()) {
-        command.add(flag);
-      }
-    }
-    command.add("-Dorg.slf4j.simpleLogger.defaultLogLevel=warn");
-    // The checkpoint coordinator says from which checkpoint it restores.
-    command.add(
-        "-Dorg.slf4j.simpleLogger.log.org.apache.flink.runtime.checkpoint.CheckpointCoordinator=info");
-    command.add("-cp");
-    command.add(System.getProperty("java.class.path"));
-    command.add("dev.sessionize.runners.flink.FlinkProduction");
-    command.addAll(List.of(extra));
+    List<String> command =
+        JavaCommand.of(
+            List.of(
+                "-Dorg.slf4j.simpleLogger.defaultLogLevel=warn",
+                // The checkpoint coordinator says from which checkpoint it restores.
+                "-Dorg.slf4j.simpleLogger.log.org.apache.flink.runtime.checkpoint.CheckpointCoordinator=info"),
+            "dev.sessionize.runners.flink.FlinkProduction",
+            List.of(extra));
     Process p =
         new ProcessBuilder(command)
             .redirectErrorStream(true)

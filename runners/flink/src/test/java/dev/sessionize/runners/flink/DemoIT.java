@@ -7,8 +7,8 @@ import static org.junit.Assert.assertEquals;
 import static org.junit.Assert.assertFalse;
 import static org.junit.Assert.assertTrue;
 
+import dev.sessionize.pipeline.JavaCommand;
 import java.io.BufferedReader;
-import java.io.File;
 import java.io.IOException;
 import java.io.InputStreamReader;
 import java.net.Socket;
@@ -56,13 +56,12 @@ public class DemoIT {
     final List<String> seen = new ArrayList<>();
 
     Run(String... args) throws IOException {
-      List<String> command = new ArrayList<>();
-      command.add(new File(System.getProperty("java.home"), "bin/java").getPath());
-      command.add("-Dorg.slf4j.simpleLogger.defaultLogLevel=warn"); // as ./sessionize demo, nearly
-      command.add("-cp");
-      command.add(System.getProperty("java.class.path"));
-      command.add(Demo.class.getName());
-      command.addAll(List.of(args));
+      List<String> command =
+          JavaCommand.of(
+              // as ./sessionize demo, nearly
+              List.of("-Dorg.slf4j.simpleLogger.defaultLogLevel=warn"),
+              Demo.class.getName(),
+              List.of(args));
       process = new ProcessBuilder(command).redirectErrorStream(true).start();
       Thread reader =
           new Thread(
