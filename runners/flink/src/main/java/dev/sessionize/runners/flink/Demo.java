@@ -10,6 +10,7 @@ import dev.sessionize.runners.servers.LocalKafka;
 import dev.sessionize.runners.servers.LocalRedis;
 import dev.sessionize.transforms.model.Json;
 import java.io.File;
+import java.io.IOException;
 import java.net.BindException;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -256,7 +257,8 @@ public final class Demo {
     Table table = SessionsTable.openOrCreate(warehouse.toString(), "sessionize.sessions");
     Map<String, Integer> deadLetters = new TreeMap<>();
     long rows = -1;
-    int stable = 0;
+    long allReadAt = 0;
+    RowCount rowCount = new RowCount();
     try (KafkaConsumer<String, String> dlq = deadLetterConsumer(kafka.bootstrapServers());
         Admin admin = Admin.create(Map.of("bootstrap.servers", kafka.bootstrapServers()));
         Jedis jedis = redis.client()) {
@@ -264,11 +266,16 @@ public final class Demo {
         if (failure.get() != null) {
           throw new IllegalStateException("the job failed", failure.get());
         }
-        for (ConsumerRecord<String, String> r : dlq.poll(Duration.ofSeconds(2))) {
-          deadLetters.merge(
-              Json.MAPPER.readTree(r.value()).get("reason").asText(), 1, Integer::sum);
+        // Every dead letter written so far (a poll returns at most 500).
+        for (int n = -1; n != 0; ) {
+          n = 0;
+          for (ConsumerRecord<String, String> r : dlq.poll(Duration.ofSeconds(2))) {
+            deadLetters.merge(
+                Json.MAPPER.readTree(r.value()).get("reason").asText(), 1, Integer::sum);
+            n++;
+          }
         }
-        long now = countRows(table);
+        long now = rowCount.of(table);
         long lag = unreadRecords(admin, "clickstream_events", partitions);
         String latest = jedis.get("dash:latest");
         String minute = "-";
@@ -287,12 +294,19 @@ public final class Demo {
                 now,
                 deadLetters.values().stream().mapToInt(i -> i).sum(),
                 minute));
-        // Done when everything produced has been read (offsets committed with a checkpoint) and
-        // the table has then stopped changing for longer than two commit intervals.
-        boolean allRead = !producer.isAlive() && lag == 0;
-        stable = (allRead && now == rows && now > 0) ? stable + 1 : 0;
+        // Done when everything produced has been read and processed (its offsets are committed
+        // with a completed checkpoint, which every operator has passed) and three commit
+        // intervals later the table has stopped changing; or a minute after that at most, since
+        // the sessions of the stream's last half hour close with the clock (idle partitions).
+        if (producer.isAlive() || lag > 0) {
+          allReadAt = 0;
+        } else if (allReadAt == 0) {
+          allReadAt = System.currentTimeMillis();
+        }
+        long sinceAllRead = allReadAt == 0 ? 0 : System.currentTimeMillis() - allReadAt;
+        boolean unchanged = now == rows;
         rows = now;
-        if (stable >= 4) {
+        if (sinceAllRead >= 15_000 && (unchanged || sinceAllRead >= 60_000)) {
           break;
         }
       }
@@ -353,18 +367,28 @@ public final class Demo {
     }
   }
 
-  private static long countRows(Table table) throws Exception {
-    table.refresh();
-    if (table.currentSnapshot() == null) {
-      return 0;
-    }
-    long n = 0;
-    try (CloseableIterable<Record> records = IcebergGenerics.read(table).build()) {
-      for (Record ignored : records) {
-        n++;
+  /** The table's rows, counted again only when a new snapshot was committed. */
+  private static final class RowCount {
+    private long snapshotId = -1;
+    private long rows;
+
+    long of(Table table) throws IOException {
+      table.refresh();
+      if (table.currentSnapshot() == null) {
+        return 0;
       }
+      if (table.currentSnapshot().snapshotId() != snapshotId) {
+        snapshotId = table.currentSnapshot().snapshotId();
+        long n = 0;
+        try (CloseableIterable<Record> records = IcebergGenerics.read(table).build()) {
+          for (Record ignored : records) {
+            n++;
+          }
+        }
+        rows = n;
+      }
+      return rows;
     }
-    return n;
   }
 
   /**
