@@ -63,6 +63,8 @@ public final class Demo {
   /** The job's Kafka consumer group, whose committed offsets show how far it has read. */
   private static final String DEMO_GROUP = "sessionize-demo-job";
 
+  private static final org.joda.time.Duration HOURS_20 = org.joda.time.Duration.standardHours(20);
+
   private Demo() {}
 
   public static void main(String[] args) throws Exception {
@@ -183,16 +185,21 @@ public final class Demo {
             + warehouse);
     say("live dashboard: " + dashboard.url());
 
+    List<ClickstreamGenerator.Record> first = generate(opts, Instant.now().minus(HOURS_20));
+    // The users' timelines end where their random walk ends; when the last events would lie in
+    // the future (FUTURE_TIMESTAMP dead letters), the same stream is generated again, earlier.
+    Instant newest = Instant.now().minus(org.joda.time.Duration.standardMinutes(2));
+    Instant last =
+        first.stream()
+            .map(r -> r.eventTime)
+            .filter(t -> t != null)
+            .max(Instant::compareTo)
+            .orElse(newest);
     List<ClickstreamGenerator.Record> stream =
-        new ClickstreamGenerator()
-            .seed(Long.parseLong(opts.get("seed")))
-            .start(Instant.now().minus(org.joda.time.Duration.standardHours(20)))
-            .events(Integer.parseInt(opts.get("events")))
-            .users(Integer.parseInt(opts.get("users")))
-            .duplicateRate(0.02)
-            .malformedRate(0.01)
-            .lateRate(0.005)
-            .generate();
+        last.isAfter(newest)
+            ? generate(
+                opts, Instant.now().minus(HOURS_20).minus(new org.joda.time.Duration(newest, last)))
+            : first;
     AtomicLong sent = new AtomicLong();
     Thread producer =
         new Thread(
@@ -365,6 +372,19 @@ public final class Demo {
       say("port " + options.port() + " is busy: the dashboard takes a free port");
       return DashboardServer.start(options.withPort(0));
     }
+  }
+
+  private static List<ClickstreamGenerator.Record> generate(
+      Map<String, String> opts, Instant start) {
+    return new ClickstreamGenerator()
+        .seed(Long.parseLong(opts.get("seed")))
+        .start(start)
+        .events(Integer.parseInt(opts.get("events")))
+        .users(Integer.parseInt(opts.get("users")))
+        .duplicateRate(0.02)
+        .malformedRate(0.01)
+        .lateRate(0.005)
+        .generate();
   }
 
   /** The table's rows, counted again only when a new snapshot was committed. */
