@@ -10,6 +10,7 @@ import java.util.TreeMap;
 import java.util.function.UnaryOperator;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
+import org.apache.beam.sdk.io.iceberg.IcebergCatalogConfig;
 import org.apache.hadoop.conf.Configuration;
 import org.apache.iceberg.CatalogProperties;
 import org.apache.iceberg.CatalogUtil;
@@ -127,6 +128,21 @@ public final class IcebergCatalog implements Serializable {
 
   /** Opens the catalog, resolving {@code ${env:NAME}} values from this process's environment. */
   public Catalog load() {
+    return CatalogUtil.buildIcebergCatalog("sessionize", resolvedProperties(), new Configuration());
+  }
+
+  /**
+   * The same catalog for Beam's {@code IcebergIO}. Its properties travel inside the pipeline, so
+   * {@code ${env:NAME}} values are resolved here, in the launcher's environment.
+   */
+  public IcebergCatalogConfig beamConfig() {
+    return IcebergCatalogConfig.builder()
+        .setCatalogName("sessionize")
+        .setCatalogProperties(resolvedProperties())
+        .build();
+  }
+
+  private Map<String, String> resolvedProperties() {
     Map<String, String> resolved = new TreeMap<>();
     for (Map.Entry<String, String> p : properties.entrySet()) {
       Matcher m = ENV.matcher(p.getValue());
@@ -140,7 +156,7 @@ public final class IcebergCatalog implements Serializable {
     }
     resolved.put(CatalogUtil.ICEBERG_CATALOG_TYPE, type);
     resolved.put(CatalogProperties.WAREHOUSE_LOCATION, warehouse);
-    return CatalogUtil.buildIcebergCatalog("sessionize", resolved, new Configuration());
+    return resolved;
   }
 
   /** For messages: the type, warehouse and property keys, never the values (they may be secret). */
