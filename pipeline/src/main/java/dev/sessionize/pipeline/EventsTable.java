@@ -14,8 +14,6 @@ import java.util.Map;
 import java.util.Set;
 import java.util.UUID;
 import java.util.function.Consumer;
-import org.apache.beam.sdk.io.iceberg.IcebergUtils;
-import org.apache.beam.sdk.values.Row;
 import org.apache.iceberg.AppendFiles;
 import org.apache.iceberg.PartitionKey;
 import org.apache.iceberg.PartitionSpec;
@@ -40,9 +38,8 @@ import org.joda.time.Instant;
 /**
  * The Iceberg {@code events} table, the raw events archive of the batch layer: one row per event
  * that passed the lateness gate (duplicates included, as parsed), with its Kafka position,
- * partitioned by {@code day(event_time)}. The streaming job appends to it with Beam's {@code
- * IcebergIO} ({@link #BEAM_SCHEMA} rows); the re-injection appends with {@link #append}; the
- * backfill reads a time range with {@link #read}.
+ * partitioned by {@code day(event_time)}. The job ({@link ArchiveEvents}) and the re-injection
+ * append with {@link #append}; the backfill reads a time range with {@link #scan}.
  */
 public final class EventsTable {
   public static final Schema SCHEMA =
@@ -65,10 +62,6 @@ public final class EventsTable {
 
   public static final PartitionSpec SPEC =
       PartitionSpec.builderFor(SCHEMA).day("event_time").build();
-
-  /** The Beam schema of the rows IcebergIO writes, derived from the table's. */
-  public static final org.apache.beam.sdk.schemas.Schema BEAM_SCHEMA =
-      IcebergUtils.icebergSchemaToBeamSchema(SCHEMA);
 
   private EventsTable() {}
 
@@ -103,27 +96,6 @@ public final class EventsTable {
     } catch (org.apache.iceberg.exceptions.AlreadyExistsException e) {
       return opened.loadTable(id);
     }
-  }
-
-  /** The event as a row of {@link #BEAM_SCHEMA}, for IcebergIO. */
-  public static Row toRow(ClickEvent e) {
-    return Row.withSchema(BEAM_SCHEMA)
-        .addValues(
-            new org.joda.time.DateTime(e.timestamp().getMillis(), org.joda.time.DateTimeZone.UTC),
-            e.userId(),
-            e.eventId(),
-            e.eventType(),
-            e.clientSessionId(),
-            e.pageUrl(),
-            e.referrer(),
-            e.deviceType(),
-            e.country(),
-            e.amount() == null ? null : e.amount().toPlainString(),
-            e.currency(),
-            e.sourceTopic(),
-            e.sourcePartition(),
-            e.sourceOffset())
-        .build();
   }
 
   /** The event as an Iceberg record of {@link #SCHEMA}. */
@@ -210,6 +182,23 @@ public final class EventsTable {
    * #position} is in {@code skip} are left out. Returns how many were appended.
    */
   public static int append(Table table, Collection<ClickEvent> events, Set<String> skip) {
+    return append(table, events, skip, null);
+  }
+
+  /**
+   * As {@link #append(Table, Collection, Set)}, but skipped entirely (returns 0) when a snapshot
+   * with {@code commitId} exists: a retried batch is never appended twice.
+   */
+  public static int append(
+      Table table, Collection<ClickEvent> events, Set<String> skip, String commitId) {
+    if (commitId != null) {
+      table.refresh();
+      for (org.apache.iceberg.Snapshot snapshot : table.snapshots()) {
+        if (commitId.equals(snapshot.summary().get(SessionsTable.COMMIT_ID))) {
+          return 0;
+        }
+      }
+    }
     Map<String, PartitionKey> keys = new HashMap<>();
     Map<String, List<Record>> byPartition = new HashMap<>();
     InternalRecordWrapper wrapper = new InternalRecordWrapper(SCHEMA.asStruct());
@@ -230,7 +219,10 @@ public final class EventsTable {
       return 0;
     }
     AppendFiles append = table.newAppend();
-    String prefix = "reinjected-" + UUID.randomUUID();
+    if (commitId != null) {
+      append.set(SessionsTable.COMMIT_ID, commitId);
+    }
+    String prefix = "events-" + UUID.randomUUID();
     try {
       for (Map.Entry<String, List<Record>> partition : byPartition.entrySet()) {
         PartitionKey key = keys.get(partition.getKey());

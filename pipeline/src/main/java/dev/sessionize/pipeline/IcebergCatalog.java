@@ -10,7 +10,6 @@ import java.util.TreeMap;
 import java.util.function.UnaryOperator;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
-import org.apache.beam.sdk.io.iceberg.IcebergCatalogConfig;
 import org.apache.hadoop.conf.Configuration;
 import org.apache.iceberg.CatalogProperties;
 import org.apache.iceberg.CatalogUtil;
@@ -129,17 +128,6 @@ public final class IcebergCatalog implements Serializable {
   /** Opens the catalog, resolving {@code ${env:NAME}} values from this process's environment. */
   public Catalog load() {
     return CatalogUtil.buildIcebergCatalog("sessionize", resolvedProperties(), new Configuration());
-  }
-
-  /**
-   * The same catalog for Beam's {@code IcebergIO}. Its properties travel inside the pipeline, so
-   * {@code ${env:NAME}} values are resolved here, in the launcher's environment.
-   */
-  public IcebergCatalogConfig beamConfig() {
-    return IcebergCatalogConfig.builder()
-        .setCatalogName("sessionize")
-        .setCatalogProperties(resolvedProperties())
-        .build();
   }
 
   private Map<String, String> resolvedProperties() {

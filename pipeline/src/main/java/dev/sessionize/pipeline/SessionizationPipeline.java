@@ -224,7 +224,7 @@ public final class SessionizationPipeline {
 
     @Description(
         "Also append every event that passes the lateness gate (duplicates included, with its"
-            + " Kafka position) to the --eventsTable Iceberg table with IcebergIO, committed every"
+            + " Kafka position) to the --eventsTable Iceberg table, committed every"
             + " --commitInterval: the raw events archive that BackfillSessions reads.")
     @Default.Boolean(false)
     boolean getArchiveEvents();
@@ -315,10 +315,7 @@ public final class SessionizationPipeline {
       out.get(SessionizeClickstream.ARCHIVE)
           .apply(
               "ArchiveEvents",
-              new ArchiveEvents(
-                  IcebergOptions.catalog(options),
-                  options.getEventsTable(),
-                  records.isBounded() == PCollection.IsBounded.UNBOUNDED ? flush : null));
+              new ArchiveEvents(IcebergOptions.catalog(options), options.getEventsTable(), flush));
     }
     if ("iceberg".equals(options.getSessionsSink())) {
       out.get(SessionizeClickstream.SESSIONS)

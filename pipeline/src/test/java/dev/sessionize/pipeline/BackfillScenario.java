@@ -25,28 +25,24 @@ import org.joda.time.Instant;
 import org.junit.Rule;
 import org.junit.Test;
 import org.junit.rules.TemporaryFolder;
-import org.junit.runner.RunWith;
-import org.junit.runners.JUnit4;
 
 /**
- * The backfill as a bounded job on a real Iceberg catalog on disk, per runner (this class: the
- * DirectRunner; subclasses in runners/ pass their runner's arguments). Three days of archived
- * events, with sessions that cross both midnights of the middle day, and a sessions table holding a
- * stale row in that day and rows in the days around it; the backfill of the middle day must leave
- * exactly the sessions an independent sort-and-split gives for it, and not touch the other days.
+ * The backfill as a bounded job on a real Iceberg catalog on disk, per runner: the ITs in runners/
+ * extend it with their runner's arguments (the DirectRunner's run is {@link BackfillIT}, so this
+ * class itself is not an IT). Three days of archived events, with sessions that cross both
+ * midnights of the middle day, and a sessions table holding a stale row in that day and rows in the
+ * days around it; the backfill of the middle day must leave exactly the sessions an independent
+ * sort-and-split gives for it, and not touch the other days.
  */
-@RunWith(JUnit4.class)
-public class BackfillScenarioIT {
+public abstract class BackfillScenario {
   @Rule public final TemporaryFolder tmp = new TemporaryFolder();
 
   static final Instant D0 = Instant.parse("2026-11-19T00:00:00Z");
   static final Instant D1 = Instant.parse("2026-11-20T00:00:00Z");
   static final Instant D2 = Instant.parse("2026-11-21T00:00:00Z");
 
-  /** The runner's arguments; the DirectRunner here. */
-  protected List<String> runnerArgs() {
-    return List.of("--runner=DirectRunner");
-  }
+  /** The runner's arguments. */
+  protected abstract List<String> runnerArgs();
 
   /** A session row as the streaming job could have written it. */
   static Session session(String user, Instant start, Instant end, int events) {
