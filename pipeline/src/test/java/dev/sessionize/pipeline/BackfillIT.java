@@ -187,7 +187,7 @@ public class BackfillIT {
           expected.size() + " final session rows",
           () -> {
             Map<String, Record> rows = SessionRows.byId(sessions);
-                return rows.size() >= expected.size()
+            return rows.size() >= expected.size()
                 && rows.values().stream()
                     .allMatch(r -> Boolean.TRUE.equals(r.getField("is_final")));
           });
