@@ -127,6 +127,10 @@ public final class IcebergCatalog implements Serializable {
 
   /** Opens the catalog, resolving {@code ${env:NAME}} values from this process's environment. */
   public Catalog load() {
+    return CatalogUtil.buildIcebergCatalog("sessionize", resolvedProperties(), new Configuration());
+  }
+
+  private Map<String, String> resolvedProperties() {
     Map<String, String> resolved = new TreeMap<>();
     for (Map.Entry<String, String> p : properties.entrySet()) {
       Matcher m = ENV.matcher(p.getValue());
@@ -140,7 +144,7 @@ public final class IcebergCatalog implements Serializable {
     }
     resolved.put(CatalogUtil.ICEBERG_CATALOG_TYPE, type);
     resolved.put(CatalogProperties.WAREHOUSE_LOCATION, warehouse);
-    return CatalogUtil.buildIcebergCatalog("sessionize", resolved, new Configuration());
+    return resolved;
   }
 
   /** For messages: the type, warehouse and property keys, never the values (they may be secret). */

@@ -38,6 +38,14 @@ public interface IcebergOptions extends PipelineOptions {
 
   void setSessionsTable(String value);
 
+  @Description(
+      "Iceberg table of the raw events archive (partitioned by day(event_time)), as"
+          + " namespace.table: written by the job with --archiveEvents, read by the backfill.")
+  @Default.String("sessionize.events")
+  String getEventsTable();
+
+  void setEventsTable(String value);
+
   /** The Iceberg catalog the options name (a local warehouse folder made absolute). */
   static IcebergCatalog catalog(IcebergOptions options) {
     String warehouse = options.getWarehouse();
@@ -62,6 +70,10 @@ public interface IcebergOptions extends PipelineOptions {
         || !o.getSessionsTable().matches("[A-Za-z0-9_]+(\\.[A-Za-z0-9_]+)+")) {
       problems.add(
           "--sessionsTable=" + o.getSessionsTable() + " is not valid: use namespace.table");
+    }
+    if (o.getEventsTable() == null
+        || !o.getEventsTable().matches("[A-Za-z0-9_]+(\\.[A-Za-z0-9_]+)+")) {
+      problems.add("--eventsTable=" + o.getEventsTable() + " is not valid: use namespace.table");
     }
     return problems;
   }

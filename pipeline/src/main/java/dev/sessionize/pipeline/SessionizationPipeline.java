@@ -221,6 +221,15 @@ public final class SessionizationPipeline {
     String getCommitInterval();
 
     void setCommitInterval(String value);
+
+    @Description(
+        "Also append every event that passes the lateness gate (duplicates included, with its"
+            + " Kafka position) to the --eventsTable Iceberg table, committed every"
+            + " --commitInterval: the raw events archive that BackfillSessions reads.")
+    @Default.Boolean(false)
+    boolean getArchiveEvents();
+
+    void setArchiveEvents(boolean value);
   }
 
   /** A launch stopped by bad options; the message has one line per bad option. */
@@ -290,16 +299,24 @@ public final class SessionizationPipeline {
                     config.maxOutOfOrderness(),
                     DurationOption.parse(options.getIdleTimeout())))
             : pipeline.apply("ReadRecords", ReadJsonLines.from(options.getInput()));
+    SessionizeClickstream sessionize =
+        SessionizeClickstream.of(
+            config,
+            ParseEvents.create()
+                .withMaxRecordBytes(options.getMaxRecordBytes())
+                .withMaxFutureSkew(maxFutureSkew));
     PCollectionTuple out =
         records.apply(
             "SessionizeClickstream",
-            SessionizeClickstream.of(
-                config,
-                ParseEvents.create()
-                    .withMaxRecordBytes(options.getMaxRecordBytes())
-                    .withMaxFutureSkew(maxFutureSkew)));
+            options.getArchiveEvents() ? sessionize.withEventArchive() : sessionize);
     String folder = options.getOutput();
     Duration flush = DurationOption.parse(options.getCommitInterval());
+    if (options.getArchiveEvents()) {
+      out.get(SessionizeClickstream.ARCHIVE)
+          .apply(
+              "ArchiveEvents",
+              new ArchiveEvents(IcebergOptions.catalog(options), options.getEventsTable(), flush));
+    }
     if ("iceberg".equals(options.getSessionsSink())) {
       out.get(SessionizeClickstream.SESSIONS)
           .apply(
@@ -385,7 +402,7 @@ public final class SessionizationPipeline {
               + o.getSessionsSink()
               + " is not supported: allowed values are file, iceberg");
     }
-    if ("iceberg".equals(o.getSessionsSink())) {
+    if ("iceberg".equals(o.getSessionsSink()) || o.getArchiveEvents()) {
       problems.addAll(IcebergOptions.validate(o));
     }
     if (!"file".equals(o.getDashboardSink()) && !"redis".equals(o.getDashboardSink())) {

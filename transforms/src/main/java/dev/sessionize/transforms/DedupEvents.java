@@ -64,14 +64,27 @@ public class DedupEvents extends PTransform<PCollection<ClickEvent>, PCollection
   public static final TupleTag<ClickEvent> ACCEPTED = new TupleTag<ClickEvent>("accepted") {};
   public static final TupleTag<DeadLetter> TOO_LATE = new TupleTag<DeadLetter>("tooLate") {};
 
-  private final SessionizeConfig config;
+  /**
+   * With {@link #withArchive()}: every event that passed the lateness check, duplicates included
+   * and as parsed ({@code opens_session} unset): the raw events archive of the batch layer.
+   */
+  public static final TupleTag<ClickEvent> ARCHIVE = new TupleTag<ClickEvent>("archive") {};
 
-  private DedupEvents(SessionizeConfig config) {
+  private final SessionizeConfig config;
+  private final boolean archive;
+
+  private DedupEvents(SessionizeConfig config, boolean archive) {
     this.config = config;
+    this.archive = archive;
   }
 
   public static DedupEvents of(SessionizeConfig config) {
-    return new DedupEvents(config);
+    return new DedupEvents(config, false);
+  }
+
+  /** Also outputs {@link #ARCHIVE}: the events after the lateness check, before dedup. */
+  public DedupEvents withArchive() {
+    return new DedupEvents(config, true);
   }
 
   @Override
@@ -85,9 +98,11 @@ public class DedupEvents extends PTransform<PCollection<ClickEvent>, PCollection
             .setCoder(KvCoder.of(StringUtf8Coder.of(), ClickEvent.ClickEventCoder.of()))
             .apply(
                 "JudgeLatenessAndDedup",
-                ParDo.of(new GateFn(config)).withOutputTags(ACCEPTED, TupleTagList.of(TOO_LATE)));
+                ParDo.of(new GateFn(config, archive))
+                    .withOutputTags(ACCEPTED, TupleTagList.of(TOO_LATE).and(ARCHIVE)));
     result.get(ACCEPTED).setCoder(ClickEvent.ClickEventCoder.of());
     result.get(TOO_LATE).setCoder(DeadLetter.DeadLetterCoder.of());
+    result.get(ARCHIVE).setCoder(ClickEvent.ClickEventCoder.of());
     return result;
   }
 
@@ -99,6 +114,7 @@ public class DedupEvents extends PTransform<PCollection<ClickEvent>, PCollection
     private final long retentionMillis;
     private final String latenessText;
     private final Clock clock;
+    private final boolean archive;
 
     private final Counter accepted = SessionizeMetrics.counter("accepted");
     private final Counter duplicates = SessionizeMetrics.counter("duplicates");
@@ -117,7 +133,8 @@ public class DedupEvents extends PTransform<PCollection<ClickEvent>, PCollection
     @TimerId("expiry")
     private final TimerSpec expirySpec = TimerSpecs.timer(TimeDomain.EVENT_TIME);
 
-    GateFn(SessionizeConfig config) {
+    GateFn(SessionizeConfig config, boolean archive) {
+      this.archive = archive;
       this.latenessMillis = config.lateness().getMillis();
       this.gapMillis = config.sessionGap().getMillis();
       this.retentionMillis = config.dedupRetention().getMillis();
@@ -146,6 +163,9 @@ public class DedupEvents extends PTransform<PCollection<ClickEvent>, PCollection
         tooLate.inc();
         out.get(TOO_LATE).output(tooLate(event, watermark));
         return;
+      }
+      if (archive) {
+        out.get(ARCHIVE).output(event);
       }
       String eventId = event.eventId();
       if (eventId != null) {

@@ -19,7 +19,8 @@ import org.apache.beam.sdk.values.TupleTag;
  * raw records ─► ParseEvents ─┬─► dead letters ─────────────────────────────┐
  *                             └─► DedupEvents ─┬─► too late ────────────────┼─► DEAD_LETTERS
  *                                              ├─► Sessionize ────────────────────────► SESSIONS
- *                                              └─► AggregateDashboard ─────────────────► DASHBOARD
+ *                                              ├─► AggregateDashboard ─────────────────► DASHBOARD
+ *                                              └─► (withEventArchive) past the gate ────► ARCHIVE
  * </pre>
  */
 public class SessionizeClickstream extends PTransform<PCollection<RawRecord>, PCollectionTuple> {
@@ -29,23 +30,37 @@ public class SessionizeClickstream extends PTransform<PCollection<RawRecord>, PC
   public static final TupleTag<DeadLetter> DEAD_LETTERS =
       new TupleTag<DeadLetter>("deadLetters") {};
 
+  /** With {@link #withEventArchive()}: {@link DedupEvents#ARCHIVE}, the events to archive. */
+  public static final TupleTag<ClickEvent> ARCHIVE = DedupEvents.ARCHIVE;
+
   private final SessionizeConfig config;
   private final ParseEvents parse;
+  private final boolean archive;
 
-  private SessionizeClickstream(SessionizeConfig config, ParseEvents parse) {
+  private SessionizeClickstream(SessionizeConfig config, ParseEvents parse, boolean archive) {
     this.config = config;
     this.parse = parse;
+    this.archive = archive;
   }
 
   public static SessionizeClickstream of(SessionizeConfig config, ParseEvents parse) {
-    return new SessionizeClickstream(config, parse.withClock(config.clock()));
+    return new SessionizeClickstream(config, parse.withClock(config.clock()), false);
+  }
+
+  /** Also outputs {@link #ARCHIVE}: every event past the lateness gate, before dedup. */
+  public SessionizeClickstream withEventArchive() {
+    return new SessionizeClickstream(config, parse, true);
   }
 
   @Override
   public PCollectionTuple expand(PCollection<RawRecord> records) {
     PCollectionTuple parsed = records.apply("ParseEvents", parse);
     PCollectionTuple gated =
-        parsed.get(ParseEvents.VALID).apply("DedupEvents", DedupEvents.of(config));
+        parsed
+            .get(ParseEvents.VALID)
+            .apply(
+                "DedupEvents",
+                archive ? DedupEvents.of(config).withArchive() : DedupEvents.of(config));
     PCollection<ClickEvent> accepted = gated.get(DedupEvents.ACCEPTED);
 
     PCollection<Session> sessions = accepted.apply("Sessionize", Sessionize.of(config));
@@ -56,8 +71,10 @@ public class SessionizeClickstream extends PTransform<PCollection<RawRecord>, PC
             .and(gated.get(DedupEvents.TOO_LATE))
             .apply("CollectDeadLetters", Flatten.pCollections());
 
-    return PCollectionTuple.of(SESSIONS, sessions)
-        .and(DASHBOARD, dashboard)
-        .and(DEAD_LETTERS, deadLetters);
+    PCollectionTuple out =
+        PCollectionTuple.of(SESSIONS, sessions)
+            .and(DASHBOARD, dashboard)
+            .and(DEAD_LETTERS, deadLetters);
+    return archive ? out.and(ARCHIVE, gated.get(DedupEvents.ARCHIVE)) : out;
   }
 }

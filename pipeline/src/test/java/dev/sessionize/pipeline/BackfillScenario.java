@@ -1,0 +1,191 @@
+package dev.sessionize.pipeline;
+
+import static org.junit.Assert.assertEquals;
+import static org.junit.Assert.assertFalse;
+
+import dev.sessionize.transforms.EventParser;
+import dev.sessionize.transforms.SessionizeMetrics;
+import dev.sessionize.transforms.model.ClickEvent;
+import dev.sessionize.transforms.model.Session;
+import java.io.File;
+import java.math.BigDecimal;
+import java.util.ArrayList;
+import java.util.HashSet;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import java.util.Set;
+import java.util.stream.Stream;
+import org.apache.beam.sdk.PipelineResult;
+import org.apache.beam.sdk.options.PipelineOptionsFactory;
+import org.apache.beam.sdk.transforms.windowing.BoundedWindow;
+import org.apache.iceberg.Table;
+import org.joda.time.Duration;
+import org.joda.time.Instant;
+import org.junit.Rule;
+import org.junit.Test;
+import org.junit.rules.TemporaryFolder;
+
+/**
+ * The backfill as a bounded job on a real Iceberg catalog on disk, per runner: the ITs in runners/
+ * extend it with their runner's arguments (the DirectRunner's run is {@link BackfillIT}, so this
+ * class itself is not an IT). Three days of archived events, with sessions that cross both
+ * midnights of the middle day, and a sessions table holding a stale row in that day and rows in the
+ * days around it; the backfill of the middle day must leave exactly the sessions an independent
+ * sort-and-split gives for it, and not touch the other days.
+ */
+public abstract class BackfillScenario {
+  @Rule public final TemporaryFolder tmp = new TemporaryFolder();
+
+  static final Instant D0 = Instant.parse("2026-11-19T00:00:00Z");
+  static final Instant D1 = Instant.parse("2026-11-20T00:00:00Z");
+  static final Instant D2 = Instant.parse("2026-11-21T00:00:00Z");
+
+  /** The runner's arguments. */
+  protected abstract List<String> runnerArgs();
+
+  /** A session row as the streaming job could have written it. */
+  static Session session(String user, Instant start, Instant end, int events) {
+    return Session.builder()
+        .setSessionId(Session.idFor(user, start))
+        .setUserId(user)
+        .setClientSessionId(null)
+        .setStartTime(start)
+        .setEndTime(end)
+        .setDurationSeconds((end.getMillis() - start.getMillis()) / 1000)
+        .setEventCount(events)
+        .setPageViewCount(events)
+        .setClickCount(0)
+        .setPurchaseCount(0)
+        .setPagesVisited(List.of("/"))
+        .setEntryPage("/")
+        .setExitPage("/")
+        .setReferrer(null)
+        .setDeviceType(null)
+        .setCountry(null)
+        .setConversion(false)
+        .setRevenue(new BigDecimal("0.00"))
+        .setRevenueByCurrency(Map.of())
+        .setVersion(1)
+        .setIsFinal(true)
+        .setEmittedAt(Instant.parse("2026-11-26T10:00:00Z"))
+        .setSupersededSessionIds(List.of())
+        .build();
+  }
+
+  private static ClickEvent event(String user, String id, Instant t, int offset) {
+    return ClickEvent.builder()
+        .setUserId(user)
+        .setEventId(id)
+        .setEventType("page_view")
+        .setTimestamp(t)
+        .setPageUrl("/edge")
+        .setCurrency("USD")
+        .setOpensSession(false)
+        .setSourceTopic("clickstream_events")
+        .setSourcePartition(1)
+        .setSourceOffset(offset)
+        .build();
+  }
+
+  @Test
+  public void backfillOfOneDayMatchesTheModelAndLeavesTheOtherDays() throws Exception {
+    String namespace = getClass().getSimpleName().toLowerCase(Locale.ROOT);
+    File warehouse = tmp.newFolder("warehouse");
+    IcebergCatalog catalog = IcebergCatalog.hadoop(warehouse.getPath());
+
+    // The archive: generated clicks from D0 22:00 on (duplicates included, as the job archives
+    // them), plus hand-made sessions across both midnights of D1.
+    List<ClickstreamGenerator.Record> generated =
+        new ClickstreamGenerator()
+            .seed(99L)
+            .start(Instant.parse("2026-11-19T22:00:00Z"))
+            .events(1_500)
+            .users(40)
+            .duplicateRate(0.02)
+            .generate();
+    EventParser parser = new EventParser(65_536, Duration.standardDays(36_500));
+    List<ClickEvent> archived = new ArrayList<>();
+    int offset = 0;
+    for (ClickstreamGenerator.Record r : generated) {
+      ClickEvent e = parser.parse(r.payload, Instant.now()).event;
+      archived.add(
+          e.toBuilder()
+              .setSourceTopic("clickstream_events")
+              .setSourcePartition(0)
+              .setSourceOffset(offset++)
+              .build());
+    }
+    Duration m = Duration.standardMinutes(1);
+    // "night" starts on D1 at 23:50 and runs into D2: its row belongs to D1, whole.
+    archived.add(event("night", "n1", D2.minus(m.multipliedBy(10)), 1));
+    archived.add(event("night", "n2", D2.plus(m.multipliedBy(10)), 2));
+    archived.add(event("night", "n3", D2.plus(m.multipliedBy(25)), 3));
+    // "dawn" starts on D0 at 23:45 and runs into D1: its row belongs to D0, not to D1.
+    archived.add(event("dawn", "d1", D1.minus(m.multipliedBy(15)), 4));
+    archived.add(event("dawn", "d2", D1.plus(m.multipliedBy(5)), 5));
+    archived.add(event("dawn", "d3", D1.plus(m.multipliedBy(3 * 60)), 6));
+    Table events = EventsTable.openOrCreate(catalog, namespace + ".events");
+    EventsTable.append(events, archived, Set.of());
+
+    // The sessions table before: a stale row in D1, rows in D0 and D2 that must stay.
+    Table sessions = SessionsTable.openOrCreate(catalog, namespace + ".sessions");
+    Session ghost =
+        session("ghost", D1.plus(Duration.standardHours(3)), D1.plus(m.multipliedBy(190)), 9);
+    Session before =
+        session("keeper", D0.plus(Duration.standardHours(10)), D0.plus(m.multipliedBy(610)), 2);
+    Session after =
+        session("keeper", D2.plus(Duration.standardHours(10)), D2.plus(m.multipliedBy(610)), 3);
+    List<Session> existing = List.of(ghost, before, after);
+    SessionsTable.commit(sessions, existing, SessionsTable.commitId(existing));
+
+    // The independent side: distinct events, sort-and-split on 30-minute gaps.
+    SessionModel model = new SessionModel(Duration.standardMinutes(30), Duration.ZERO);
+    Set<String> distinct = new HashSet<>();
+    for (ClickEvent e : archived) {
+      if (distinct.add(e.userId() + "/" + e.eventId())) {
+        model.accept(e.userId(), e.timestamp(), BoundedWindow.TIMESTAMP_MIN_VALUE);
+      }
+    }
+    List<String> expected = new ArrayList<>();
+    for (String s : model.sessions()) {
+      Instant start = Instant.parse(s.split(" ")[1]);
+      if (!start.isBefore(D1) && start.isBefore(D2)) {
+        expected.add(s);
+      }
+    }
+    assertFalse(expected.isEmpty());
+    expected.add("keeper " + before.startTime() + " " + before.endTime() + " 2");
+    expected.add("keeper " + after.startTime() + " " + after.endTime() + " 3");
+
+    PipelineOptionsFactory.register(BackfillSessions.Options.class);
+    BackfillSessions.Options options =
+        PipelineOptionsFactory.fromArgs(
+                Stream.concat(
+                        runnerArgs().stream(),
+                        Stream.of(
+                            "--days=2026-11-20",
+                            "--warehouse=" + warehouse,
+                            "--eventsTable=" + namespace + ".events",
+                            "--sessionsTable=" + namespace + ".sessions"))
+                    .toArray(String[]::new))
+            .as(BackfillSessions.Options.class);
+    long started = System.nanoTime();
+    PipelineResult result = BackfillSessions.run(options);
+    result.waitUntilFinish();
+    System.out.println(
+        BackfillSessions.summary(result, options, (System.nanoTime() - started) / 1_000_000));
+
+    SessionModel.assertSame(expected, SessionRows.describe(SessionRows.byId(sessions)));
+    assertEquals(0, SessionizeMetrics.read(result, "dead_letter_TOO_LATE"));
+    String dawnInD1 = Session.idFor("dawn", D1.plus(m.multipliedBy(5)));
+    assertFalse(SessionRows.byId(sessions).containsKey(dawnInD1));
+    assertFalse(SessionRows.byId(sessions).containsKey(ghost.sessionId()));
+    assertEquals(
+        "the archive is read back as written",
+        archived.size(),
+        EventsTable.read(
+                events, D0.minus(Duration.standardDays(1)), D2.plus(Duration.standardDays(2)))
+            .size());
+  }
+}
