@@ -124,7 +124,8 @@ public class SessionBoundsTest {
    * per session), the watermark advanced every 2 h to 5 min behind the stream. The cut does not
    * depend on the rate (the window tests above cut at the event); 10 s rather than 1 s keeps the
    * test fast on the DirectRunner, whose session GroupByKey buffers every event of an open session
-   * (a 1 s bot took 10 minutes here). Events carry no id: the dedup bound is the next test.
+   * (a 1 s bot took 10 minutes on a shared 2-core machine). Events carry no id: the dedup bound is
+   * the next test.
    */
   @Test
   public void aBotForThreeDaysGetsOneSessionPerDayWithCappedPages() {
