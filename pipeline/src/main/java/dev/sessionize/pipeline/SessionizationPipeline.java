@@ -99,6 +99,15 @@ public final class SessionizationPipeline {
 
     void setMaxRecordBytes(int value);
 
+    @Description(
+        "Cap on a session's duration (event time): a user who never pauses for a whole gap, e.g. a"
+            + " bot, gets a new session every this long. At least sessionGap + allowedLateness +"
+            + " maxOutOfOrderness, at most 30d.")
+    @Default.String("24h")
+    String getMaxSessionDuration();
+
+    void setMaxSessionDuration(String value);
+
     @Description("Cap on the pages_visited list of a session.")
     @Default.Integer(200)
     int getMaxPagesPerSession();
@@ -256,8 +265,7 @@ public final class SessionizationPipeline {
   public static Launched launch(String[] args) {
     Options options;
     try {
-      PipelineOptionsFactory.register(Options.class);
-      options = PipelineOptionsFactory.fromArgs(args).withValidation().as(Options.class);
+      options = parse(args);
     } catch (IllegalArgumentException e) {
       System.err.println("sessionize: " + firstLine(e.getMessage()));
       System.exit(2);
@@ -272,6 +280,71 @@ public final class SessionizationPipeline {
       System.exit(2);
       return null;
     }
+  }
+
+  /**
+   * Parses {@code args} into {@link Options}; an unknown option, an unknown runner or a value of
+   * the wrong type throws {@link IllegalArgumentException} whose first line names it. The values
+   * themselves are checked by {@link #validate}.
+   */
+  public static Options parse(String[] args) {
+    PipelineOptionsFactory.register(Options.class);
+    for (String arg : args) {
+      if (arg.startsWith("--runner=")) {
+        String runner = arg.substring("--runner=".length());
+        try {
+          PipelineOptionsFactory.fromArgs(arg).create();
+        } catch (IllegalArgumentException e) {
+          throw new IllegalArgumentException(
+              "--runner="
+                  + runner
+                  + " is not available: allowed values are "
+                  + String.join(", ", availableRunners())
+                  + " (the class name or its simple name)",
+              e);
+        }
+      }
+    }
+    try {
+      return PipelineOptionsFactory.fromArgs(args).withValidation().as(Options.class);
+    } catch (IllegalArgumentException e) {
+      // Beam's message may not name the option (a bad int says only "Cannot deserialize value of
+      // type `int` from String"): find the argument that fails on its own and name it.
+      for (String arg : args) {
+        try {
+          PipelineOptionsFactory.fromArgs(arg).as(Options.class);
+        } catch (IllegalArgumentException alone) {
+          String message = firstLine(alone.getMessage());
+          throw new IllegalArgumentException(
+              message.contains("'" + optionName(arg) + "'")
+                  ? message
+                  : arg + " is not valid: " + message,
+              e);
+        }
+      }
+      throw e;
+    }
+  }
+
+  private static String optionName(String arg) {
+    String name = arg.startsWith("--") ? arg.substring(2) : arg;
+    int eq = name.indexOf('=');
+    return eq < 0 ? name : name.substring(0, eq);
+  }
+
+  /** Simple names of the runners on the class path. */
+  static List<String> availableRunners() {
+    List<String> names = new ArrayList<>();
+    for (org.apache.beam.sdk.runners.PipelineRunnerRegistrar registrar :
+        java.util.ServiceLoader.load(
+            org.apache.beam.sdk.runners.PipelineRunnerRegistrar.class,
+            SessionizationPipeline.class.getClassLoader())) {
+      for (Class<?> runner : registrar.getPipelineRunners()) {
+        names.add(runner.getSimpleName());
+      }
+    }
+    java.util.Collections.sort(names);
+    return names;
   }
 
   public static void main(String[] args) {
@@ -382,6 +455,7 @@ public final class SessionizationPipeline {
         .setSessionGap(DurationOption.parse(options.getSessionGap()))
         .setAllowedLateness(DurationOption.parse(options.getAllowedLateness()))
         .setMaxOutOfOrderness(DurationOption.parse(options.getMaxOutOfOrderness()))
+        .setMaxSessionDuration(DurationOption.parse(options.getMaxSessionDuration()))
         .setMaxPagesPerSession(options.getMaxPagesPerSession())
         .setReportingCurrency(options.getReportingCurrency())
         .setDashboardWindow(DurationOption.parse(options.getDashboardWindow()))
@@ -423,6 +497,7 @@ public final class SessionizationPipeline {
     duration(problems, "sessionGap", o.getSessionGap(), Duration.millis(1), ONE_DAY);
     duration(problems, "allowedLateness", o.getAllowedLateness(), Duration.ZERO, ONE_DAY);
     duration(problems, "maxOutOfOrderness", o.getMaxOutOfOrderness(), Duration.ZERO, ONE_DAY);
+    maxSessionDuration(problems, o);
     duration(problems, "idleTimeout", o.getIdleTimeout(), Duration.millis(1), ONE_DAY);
     duration(problems, "maxFutureSkew", o.getMaxFutureSkew(), Duration.ZERO, ONE_DAY);
     duration(
@@ -522,6 +597,51 @@ public final class SessionizationPipeline {
               + " is out of range: allowed values are "
               + DurationOption.format(min)
               + " to "
+              + DurationOption.format(max));
+    }
+  }
+
+  /**
+   * A session cut must come well after anything late data can still change: at least gap + allowed
+   * lateness + out-of-orderness (40m by default), at most 30d.
+   */
+  private static void maxSessionDuration(List<String> problems, Options o) {
+    Duration min = Duration.standardMinutes(1);
+    try {
+      Duration gap = DurationOption.parse(o.getSessionGap());
+      Duration lateness = DurationOption.parse(o.getAllowedLateness());
+      Duration outOfOrder = DurationOption.parse(o.getMaxOutOfOrderness());
+      Duration sum = gap.plus(lateness).plus(outOfOrder);
+      // A bad one of the three is reported on its own line, not again here.
+      boolean inRange =
+          gap.isLongerThan(Duration.ZERO)
+              && !gap.isLongerThan(ONE_DAY)
+              && !lateness.isShorterThan(Duration.ZERO)
+              && !lateness.isLongerThan(ONE_DAY)
+              && !outOfOrder.isShorterThan(Duration.ZERO)
+              && !outOfOrder.isLongerThan(ONE_DAY);
+      if (inRange && sum.isLongerThan(min)) {
+        min = sum;
+      }
+    } catch (IllegalArgumentException e) {
+      // reported on its own line
+    }
+    Duration max = Duration.standardDays(30);
+    Duration d;
+    try {
+      d = DurationOption.parse(o.getMaxSessionDuration());
+    } catch (IllegalArgumentException e) {
+      problems.add(
+          "--maxSessionDuration=" + o.getMaxSessionDuration() + " is not valid: " + e.getMessage());
+      return;
+    }
+    if (d.isShorterThan(min) || d.isLongerThan(max)) {
+      problems.add(
+          "--maxSessionDuration="
+              + o.getMaxSessionDuration()
+              + " is out of range: allowed values are "
+              + DurationOption.format(min)
+              + " (sessionGap + allowedLateness + maxOutOfOrderness) to "
               + DurationOption.format(max));
     }
   }

@@ -147,6 +147,13 @@ public class SessionizationPipelineTest {
         "--maxRecordBytes=0", "--maxRecordBytes=0 is out of range: allowed values are 1 to 16777216"
       },
       {"--maxPagesPerSession=0", "--maxPagesPerSession=0 is out of range"},
+      {
+        "--maxSessionDuration=30m",
+        "--maxSessionDuration=30m is out of range: allowed values are 40m (sessionGap +"
+            + " allowedLateness + maxOutOfOrderness) to 30d"
+      },
+      {"--maxSessionDuration=60d", "--maxSessionDuration=60d is out of range"},
+      {"--maxSessionDuration=forever", "--maxSessionDuration=forever is not valid"},
       {"--redisPort=70000", "--redisPort=70000 is out of range: allowed values are 1 to 65535"},
       {"--reportingCurrency=dollars", "--reportingCurrency=dollars is not valid: use a 3-letter"},
       {"--inputTopic=bad topic", "--inputTopic=bad topic is not a valid Kafka topic name"},
@@ -198,6 +205,54 @@ public class SessionizationPipelineTest {
         SessionizationPipeline.validate(options(input, "--output=" + file + "/out"));
     assertThat(problems, hasSize(1));
     assertThat(problems.get(0), startsWith("--output=" + file + "/out cannot be created"));
+  }
+
+  @Test
+  public void theSessionCapFollowsTheOtherDurations() {
+    String input = "--input=" + FixturesTest.testdata().resolve("events/sample.jsonl");
+    // 2h gap + 5m + 5m: a 2h cap is too short, 2h10m is the least allowed.
+    List<String> problems =
+        SessionizationPipeline.validate(
+            options(input, "--sessionGap=2h", "--maxSessionDuration=2h"));
+    assertThat(problems, hasSize(1));
+    assertThat(
+        problems.get(0),
+        startsWith("--maxSessionDuration=2h is out of range: allowed values are 130m"));
+    assertThat(
+        SessionizationPipeline.validate(
+            options(input, "--sessionGap=2h", "--maxSessionDuration=130m")),
+        empty());
+    assertEquals(
+        org.joda.time.Duration.standardHours(24),
+        SessionizationPipeline.config(options(input)).maxSessionDuration());
+  }
+
+  @Test
+  public void anUnknownRunnerOrOptionIsOneLineNamingIt() {
+    IllegalArgumentException runner =
+        assertThrows(
+            IllegalArgumentException.class,
+            () -> SessionizationPipeline.parse(new String[] {"--runner=SparkRunner"}));
+    assertThat(
+        runner.getMessage(),
+        startsWith("--runner=SparkRunner is not available: allowed values are "));
+    assertThat(runner.getMessage(), containsString("DirectRunner"));
+    assertThat(runner.getMessage(), org.hamcrest.Matchers.not(containsString("\n")));
+    IllegalArgumentException unknown =
+        assertThrows(
+            IllegalArgumentException.class,
+            () -> SessionizationPipeline.parse(new String[] {"--sesionGap=5m"}));
+    assertThat(unknown.getMessage(), containsString("'sesionGap'"));
+    IllegalArgumentException wrongType =
+        assertThrows(
+            IllegalArgumentException.class,
+            () -> SessionizationPipeline.parse(new String[] {"--maxPagesPerSession=many"}));
+    assertThat(wrongType.getMessage(), containsString("maxPagesPerSession"));
+    assertEquals(
+        "DirectRunner",
+        SessionizationPipeline.parse(new String[] {"--runner=DirectRunner"})
+            .getRunner()
+            .getSimpleName());
   }
 
   @Test

@@ -254,8 +254,21 @@ public final class EventParser implements Serializable {
       return "is " + codePoints + " characters long, the limit is " + maxChars;
     }
     for (int i = 0; i < id.length(); i++) {
-      if (Character.isISOControl(id.charAt(i))) {
-        return "contains a control character (U+" + String.format("%04X", (int) id.charAt(i)) + ")";
+      char c = id.charAt(i);
+      if (Character.isISOControl(c)) {
+        return "contains a control character (U+" + String.format("%04X", (int) c) + ")";
+      }
+      // An escaped lone surrogate (\ud800) is legal JSON but no text: UTF-8 coders would turn it
+      // into '?', so two different ids would become one key.
+      if (Character.isSurrogate(c)) {
+        boolean paired =
+            Character.isHighSurrogate(c)
+                && i + 1 < id.length()
+                && Character.isLowSurrogate(id.charAt(i + 1));
+        if (!paired) {
+          return "contains a lone surrogate (U+" + String.format("%04X", (int) c) + ")";
+        }
+        i++;
       }
     }
     return null;

@@ -4,6 +4,7 @@ import dev.sessionize.transforms.model.ClickEvent;
 import dev.sessionize.transforms.model.DeadLetter;
 import dev.sessionize.transforms.model.RawRecord;
 import dev.sessionize.transforms.model.Reason;
+import java.util.Arrays;
 import java.util.EnumMap;
 import java.util.Map;
 import org.apache.beam.sdk.metrics.Counter;
@@ -62,7 +63,9 @@ public class ParseEvents extends PTransform<PCollection<RawRecord>, PCollectionT
     PCollectionTuple result =
         input.apply(
             "ParseJson",
-            ParDo.of(new ParseFn(new EventParser(maxRecordBytes, maxFutureSkew), clock))
+            ParDo.of(
+                    new ParseFn(
+                        new EventParser(maxRecordBytes, maxFutureSkew), maxRecordBytes, clock))
                 .withOutputTags(VALID, TupleTagList.of(DEAD_LETTER)));
     result.get(VALID).setCoder(ClickEvent.ClickEventCoder.of());
     result.get(DEAD_LETTER).setCoder(DeadLetter.DeadLetterCoder.of());
@@ -71,14 +74,16 @@ public class ParseEvents extends PTransform<PCollection<RawRecord>, PCollectionT
 
   static class ParseFn extends DoFn<RawRecord, ClickEvent> {
     private final EventParser parser;
+    private final int maxRecordBytes;
     private final Clock clock;
     private final Counter read = SessionizeMetrics.counter("records_read");
     private final Counter valid = SessionizeMetrics.counter("valid");
     private final Counter restamped = SessionizeMetrics.counter("timestamp_behind_source");
     private final Map<Reason, Counter> rejected = new EnumMap<>(Reason.class);
 
-    ParseFn(EventParser parser, Clock clock) {
+    ParseFn(EventParser parser, int maxRecordBytes, Clock clock) {
       this.parser = parser;
+      this.maxRecordBytes = maxRecordBytes;
       this.clock = clock;
       for (Reason reason : Reason.values()) {
         rejected.put(reason, SessionizeMetrics.deadLetters(reason));
@@ -110,12 +115,20 @@ public class ParseEvents extends PTransform<PCollection<RawRecord>, PCollectionT
         return;
       }
       rejected.get(outcome.reason).inc();
+      // An oversize record keeps only its first maxRecordBytes bytes (the detail gives the full
+      // size), so a 10 MB record never becomes a 10 MB dead letter that a sink cannot write.
+      byte[] payload = record.payload();
+      String detail = outcome.detail;
+      if (outcome.reason == Reason.OVERSIZE && payload.length > maxRecordBytes) {
+        payload = Arrays.copyOf(payload, maxRecordBytes);
+        detail = detail + "; the payload keeps the first " + maxRecordBytes + " bytes";
+      }
       out.get(DEAD_LETTER)
           .output(
               DeadLetter.builder()
                   .setReason(outcome.reason)
-                  .setDetail(outcome.detail)
-                  .setPayload(record.payload())
+                  .setDetail(detail)
+                  .setPayload(payload)
                   .setSourceTopic(record.sourceTopic())
                   .setSourcePartition(record.sourcePartition())
                   .setSourceOffset(record.sourceOffset())

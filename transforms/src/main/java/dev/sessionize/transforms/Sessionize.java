@@ -16,7 +16,6 @@ import org.apache.beam.sdk.transforms.WithKeys;
 import org.apache.beam.sdk.transforms.windowing.AfterPane;
 import org.apache.beam.sdk.transforms.windowing.AfterWatermark;
 import org.apache.beam.sdk.transforms.windowing.PaneInfo;
-import org.apache.beam.sdk.transforms.windowing.Sessions;
 import org.apache.beam.sdk.transforms.windowing.Window;
 import org.apache.beam.sdk.values.KV;
 import org.apache.beam.sdk.values.PCollection;
@@ -24,11 +23,12 @@ import org.apache.beam.sdk.values.TypeDescriptors;
 import org.joda.time.Instant;
 
 /**
- * Accepted events to session rows: key by user, {@code Sessions.withGapDuration(gap)} with the
- * allowed lateness, fire when the watermark passes the end of the session and again for each late
- * event, accumulating panes, and always a final pane when the session expires. Each emission is a
- * whole {@link Session}: {@code is_final} on the last pane, {@code version} and the superseded ids
- * from {@link TrackSessionVersions}. The output is in the global window.
+ * Accepted events to session rows: key by user, session windows of the gap ({@link CappedSessions}:
+ * Beam's {@code Sessions}, cut at {@code maxSessionDuration}) with the allowed lateness, fire when
+ * the watermark passes the end of the session and again for each late event, accumulating panes,
+ * and always a final pane when the session expires. Each emission is a whole {@link Session}:
+ * {@code is_final} on the last pane, {@code version} and the superseded ids from {@link
+ * TrackSessionVersions}. The output is in the global window.
  *
  * <p>The input must come from {@link DedupEvents} with the same config: that step routes events the
  * session windows would drop to the dead-letter output.
@@ -77,7 +77,8 @@ public class Sessionize extends PTransform<PCollection<ClickEvent>, PCollection<
           .setCoder(KvCoder.of(StringUtf8Coder.of(), ClickEvent.ClickEventCoder.of()))
           .apply(
               "WindowIntoSessions",
-              Window.<KV<String, ClickEvent>>into(Sessions.withGapDuration(config.sessionGap()))
+              Window.<KV<String, ClickEvent>>into(
+                      CappedSessions.of(config.sessionGap(), config.maxSessionDuration()))
                   .triggering(
                       AfterWatermark.pastEndOfWindow()
                           .withLateFirings(AfterPane.elementCountAtLeast(1)))
@@ -97,8 +98,11 @@ public class Sessionize extends PTransform<PCollection<ClickEvent>, PCollection<
     private final Clock clock;
     private final Counter emitted = SessionizeMetrics.counter("session_emissions");
     private final Counter finals = SessionizeMetrics.counter("sessions_final");
+    private final Counter atPageCap = SessionizeMetrics.counter("sessions_final_at_page_cap");
+    private final int maxPages;
 
     BuildRowFn(SessionizeConfig config) {
+      this.maxPages = config.maxPagesPerSession();
       this.reportingCurrency = config.reportingCurrency();
       this.clock = config.clock();
     }
@@ -113,10 +117,14 @@ public class Sessionize extends PTransform<PCollection<ClickEvent>, PCollection<
         return; // accumulating panes of a real session are never empty
       }
       emitted.inc();
+      Session row = toSession(element.getKey(), acc, pane, clock.now(), reportingCurrency);
       if (pane.isLast()) {
         finals.inc();
+        if (row.pagesVisited().size() >= maxPages) {
+          atPageCap.inc(); // pages_visited is full: pages first visited later were dropped
+        }
       }
-      out.output(toSession(element.getKey(), acc, pane, clock.now(), reportingCurrency));
+      out.output(row);
     }
   }
 

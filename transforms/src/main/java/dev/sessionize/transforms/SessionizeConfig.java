@@ -21,6 +21,12 @@ public abstract class SessionizeConfig implements Serializable {
   /** The source's bounded out-of-orderness; widens the dedup retention. */
   public abstract Duration maxOutOfOrderness();
 
+  /**
+   * Cap on a session's duration: a user who never pauses for a whole gap gets a new session every
+   * this much event time (see {@link CappedSessions}).
+   */
+  public abstract Duration maxSessionDuration();
+
   /** Cap on {@code pages_visited}. */
   public abstract int maxPagesPerSession();
 
@@ -56,6 +62,7 @@ public abstract class SessionizeConfig implements Serializable {
         .setSessionGap(Duration.standardMinutes(30))
         .setAllowedLateness(Duration.standardMinutes(5))
         .setMaxOutOfOrderness(Duration.standardMinutes(5))
+        .setMaxSessionDuration(Duration.standardHours(24))
         .setMaxPagesPerSession(200)
         .setReportingCurrency("USD")
         .setDashboardWindow(Duration.standardMinutes(1))
@@ -73,6 +80,8 @@ public abstract class SessionizeConfig implements Serializable {
     public abstract Builder setAllowedLateness(Duration value);
 
     public abstract Builder setMaxOutOfOrderness(Duration value);
+
+    public abstract Builder setMaxSessionDuration(Duration value);
 
     public abstract Builder setMaxPagesPerSession(int value);
 

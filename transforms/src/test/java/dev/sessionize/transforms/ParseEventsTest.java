@@ -16,6 +16,7 @@ import dev.sessionize.transforms.model.DeadLetter;
 import dev.sessionize.transforms.model.Json;
 import dev.sessionize.transforms.model.RawRecord;
 import dev.sessionize.transforms.model.Reason;
+import java.io.IOException;
 import java.math.BigDecimal;
 import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
@@ -52,13 +53,18 @@ public class ParseEventsTest {
   }
 
   @Test
-  public void everyCaseOfTheMalformedCorpusGetsItsExpectedOutcome() {
+  public void everyCaseOfTheMalformedCorpusGetsItsExpectedOutcome() throws IOException {
     List<TestData.Case> corpus = TestData.malformedCorpus();
-    assertThat(corpus.size(), greaterThanOrEqualTo(30));
     List<String> wrong = new ArrayList<>();
     Set<String> kinds = new HashSet<>();
+    StringBuilder table =
+        new StringBuilder(
+            "| case | what it is | bytes | expected | observed | detail |\n"
+                + "|---|---|---:|---|---|---|\n");
     for (TestData.Case c : corpus) {
       EventParser.Outcome outcome = PARSER.parse(c.bytes, TestEvents.NOW);
+      // Exactly one of the two: an event, or a reason with a one-line detail.
+      assertThat(c.name, outcome.event == null, is(outcome.reason != null));
       String actual = outcome.isValid() ? "VALID" : outcome.reason.name();
       if (!actual.equals(c.expected)) {
         wrong.add(c.name + ": expected " + c.expected + ", got " + outcome);
@@ -66,10 +72,41 @@ public class ParseEventsTest {
       if (!outcome.isValid()) {
         kinds.add(c.name);
         assertThat(c.name, outcome.detail.isBlank(), is(false));
+        assertThat(c.name, outcome.detail, not(containsString("\n")));
       }
+      table
+          .append("| ")
+          .append(c.name)
+          .append(" | ")
+          .append(cell(c.description))
+          .append(" | ")
+          .append(c.bytes.length)
+          .append(" | ")
+          .append(c.expected)
+          .append(" | ")
+          .append(actual)
+          .append(" | ")
+          .append(outcome.isValid() ? "" : cell(outcome.detail))
+          .append(" |\n");
     }
     assertEquals("cases with the wrong outcome", List.of(), wrong);
-    assertThat("distinct kinds of bad record", kinds.size(), greaterThanOrEqualTo(30));
+    assertThat("distinct kinds of bad record", kinds.size(), greaterThanOrEqualTo(50));
+    TestData.checkOutcomeTable(table.toString());
+  }
+
+  /** A markdown table cell: pipes escaped, control characters made visible. */
+  private static String cell(String text) {
+    StringBuilder b = new StringBuilder();
+    for (char ch : text.toCharArray()) {
+      if (ch == '|') {
+        b.append("\\|");
+      } else if (Character.isISOControl(ch)) {
+        b.append(String.format("\\u%04x", (int) ch));
+      } else {
+        b.append(ch);
+      }
+    }
+    return b.toString();
   }
 
   @Test
@@ -192,6 +229,15 @@ public class ParseEventsTest {
             letters -> {
               for (DeadLetter d : letters) {
                 byte[] original = originals.get((int) d.sourceOffset());
+                if (d.reason() == Reason.OVERSIZE) {
+                  // Only the first maxRecordBytes bytes are kept; the detail says so.
+                  assertThat(
+                      d.payload(),
+                      equalTo(
+                          java.util.Arrays.copyOf(original, ParseEvents.DEFAULT_MAX_RECORD_BYTES)));
+                  assertThat(d.detail(), containsString("record is " + original.length + " bytes"));
+                  continue;
+                }
                 assertThat(d.payload(), equalTo(original));
                 assertEquals("clickstream_events", d.sourceTopic());
                 assertEquals(TestEvents.NOW, d.rejectedAt());

@@ -66,6 +66,19 @@ public class ParseFuzzTest {
     "\"9999-12-31T23:59:59Z\"",
     "\"0000-01-01T00:00:00Z\"",
     "\"ü€😀\"",
+    "\"u\\u0007x\"",
+    "\"u\\u007fx\"",
+    "\"u\\ud800x\"",
+    "\"" + "u".repeat(10_000) + "\"",
+    "1e2",
+    "0.123456789012345678901234567890",
+    "\"1.000000000000000000000000000001\"",
+    "NaN",
+    "-Infinity",
+    "253402300799999",
+    "9223372036854775807",
+    "\"+10000-01-01T00:00:00Z\"",
+    "1" + "0".repeat(120),
     "-9223372036854775809",
   };
   private static final String[] FIELDS = {
@@ -179,6 +192,8 @@ public class ParseFuzzTest {
     for (int i = 0; i < CASES; i++) {
       byte[] record = mutate(r, validEvent(r, i));
       EventParser.Outcome outcome = PARSER.parse(record, now);
+      // An event or a dead letter with a reason, never both, never neither.
+      assertTrue("event xor reason", (outcome.event == null) == (outcome.reason != null));
       if (outcome.isValid()) {
         valid++;
         ClickEvent e = outcome.event;

@@ -41,6 +41,41 @@ final class TestData {
     }
   }
 
+  static final String TABLE_BEGIN = "<!-- outcomes: written by ParseEventsTest, do not edit -->";
+  static final String TABLE_END = "<!-- end of outcomes -->";
+
+  /**
+   * Compares the outcome table of this run with the one in {@code testdata/malformed/README.md};
+   * with {@code -Dsessionize.writeOutcomes=true} it writes this run's table there instead.
+   */
+  static void checkOutcomeTable(String table) throws IOException {
+    Path readme = root().resolve("malformed").resolve("README.md");
+    String text = Files.readString(readme);
+    int begin = text.indexOf(TABLE_BEGIN);
+    int end = text.indexOf(TABLE_END);
+    if (begin < 0 || end < begin) {
+      throw new AssertionError(readme + " has no outcome table between the markers");
+    }
+    String committed = text.substring(begin + TABLE_BEGIN.length() + 1, end);
+    if (Boolean.getBoolean("sessionize.writeOutcomes")) {
+      Files.writeString(
+          readme,
+          text.substring(0, begin + TABLE_BEGIN.length() + 1) + table + text.substring(end));
+      return;
+    }
+    if (!committed.equals(table)) {
+      Path actual = Paths.get("target", "malformed-outcomes.md");
+      Files.createDirectories(actual.getParent());
+      Files.writeString(actual, table);
+      throw new AssertionError(
+          "the outcome table in "
+              + readme
+              + " differs from this run's ("
+              + actual.toAbsolutePath()
+              + "); rerun with -Dsessionize.writeOutcomes=true to rewrite it");
+    }
+  }
+
   static List<Case> malformedCorpus() {
     Path dir = root().resolve("malformed");
     try {
