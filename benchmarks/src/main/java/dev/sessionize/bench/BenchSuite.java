@@ -1,0 +1,388 @@
+package dev.sessionize.bench;
+
+import java.io.File;
+import java.io.IOException;
+import java.io.InputStream;
+import java.io.Reader;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.List;
+import java.util.Map;
+import java.util.Properties;
+import java.util.concurrent.TimeUnit;
+
+/**
+ * The benchmark suite: generates the input once, runs every runner configuration in a JVM of its
+ * own ({@link BenchRun}), the dashboard freshness and Kafka-to-Iceberg+Redis run ({@link
+ * Freshness}), the state sizes ({@link StateSize}) and the JMH microbenchmark of the accumulator,
+ * then writes {@code report.md}, CSV files and PNG charts to {@code --out}.
+ *
+ * <pre>--root=REPO [--quick] [--out=DIR] [--only=SECTION,...] (sections: runners, scaling,
+ * freshness, state, jmh)</pre>
+ */
+public final class BenchSuite {
+  private final Path root;
+  private final Path out;
+  private final Path work;
+  private final boolean quick;
+  private final List<String> only;
+  private final Report report;
+
+  private BenchSuite(Map<String, String> a) {
+    this.root = Path.of(a.getOrDefault("root", ".")).toAbsolutePath().normalize();
+    this.out = root.resolve(a.getOrDefault("out", "benchmarks/results"));
+    this.work = root.resolve("benchmarks/target/bench-work");
+    this.quick = Boolean.parseBoolean(a.getOrDefault("quick", "false"));
+    this.only = a.containsKey("only") ? Arrays.asList(a.get("only").split(",")) : List.of("all");
+    this.report = new Report(quick);
+  }
+
+  public static void main(String[] args) throws Exception {
+    System.setProperty("java.awt.headless", "true");
+    BenchSuite suite = new BenchSuite(Args.parse(args));
+    int code = suite.run();
+    System.exit(code);
+  }
+
+  private boolean wants(String section) {
+    return only.contains("all") || only.contains(section);
+  }
+
+  /** One row of the cost table. */
+  record Config(
+      String label,
+      String runner,
+      int parallelism,
+      boolean streaming,
+      long checkpointing,
+      String backend,
+      String extra) {
+    static Config of(String runner, int parallelism) {
+      return new Config(runner + " p" + parallelism, runner, parallelism, false, 0, "-", "");
+    }
+
+    static Config flink(int parallelism, boolean streaming, long checkpointing, String backend) {
+      String label =
+          streaming
+              ? String.format(
+                  "flink streaming p%d %s %s",
+                  parallelism, backend, checkpointing > 0 ? "ckpt" : "no-ckpt")
+              : "flink batch p" + parallelism;
+      return new Config(
+          label, "flink", parallelism, streaming, checkpointing, streaming ? backend : "-", "");
+    }
+
+    Config withExtra(String label, String extra) {
+      return new Config(label, runner, parallelism, streaming, checkpointing, backend, extra);
+    }
+  }
+
+  int run() throws Exception {
+    long t0 = System.nanoTime();
+    report.loadAtStart = loadavg();
+    report.startedAt = Instant.now();
+    report.machine =
+        Runtime.getRuntime().availableProcessors()
+            + " cores, "
+            + System.getProperty("java.vm.name")
+            + " "
+            + System.getProperty("java.version");
+    Files.createDirectories(out);
+    Files.createDirectories(work);
+
+    int events = quick ? 50_000 : 5_000_000;
+    int users = quick ? 5_000 : 100_000;
+    Path input = input(events, users);
+    report.input = describe(input, events, users);
+
+    if (wants("runners")) {
+      long checkpoint = 5_000;
+      List<Config> configs = new ArrayList<>();
+      configs.add(Config.of("direct", 2));
+      if (quick) {
+        configs.add(Config.flink(2, false, 0, "-"));
+        configs.add(Config.flink(2, true, checkpoint, "rocksdb"));
+      } else {
+        configs.add(Config.flink(1, false, 0, "-"));
+        configs.add(Config.flink(2, false, 0, "-"));
+        for (int p : new int[] {1, 2}) {
+          for (String backend : new String[] {"heap", "rocksdb"}) {
+            configs.add(Config.flink(p, true, 0, backend));
+            configs.add(Config.flink(p, true, checkpoint, backend));
+          }
+        }
+      }
+      if (!quick) {
+        configs.add(Config.of("spark", 1));
+      }
+      configs.add(Config.of("spark", 2));
+      for (Config c : configs) {
+        report.runs.add(runConfig(c, input, "runners"));
+      }
+    }
+    if (wants("scaling")) {
+      scaling();
+    }
+    if (wants("state")) {
+      report.stateSizes = StateSize.measure();
+    }
+    if (wants("jmh")) {
+      jmh();
+    }
+    if (wants("freshness")) {
+      freshness();
+    }
+    report.loadAtEnd = loadavg();
+    report.elapsedSeconds = (System.nanoTime() - t0) / 1e9;
+    report.write(out);
+    System.out.println(Files.readString(out.resolve("report.md")));
+    System.out.printf("bench: report in %s (%.0f s)%n", out, report.elapsedSeconds);
+    return 0;
+  }
+
+  /** Events sweep (cost vs event count) and users sweep (state growth) on two configurations. */
+  private void scaling() throws Exception {
+    int[] counts = quick ? new int[] {25_000, 50_000} : new int[] {1_000_000, 2_500_000, 5_000_000};
+    int baseUsers = quick ? 5_000 : 100_000;
+    List<Config> configs =
+        quick
+            ? List.of(Config.flink(2, false, 0, "-"))
+            : List.of(Config.flink(2, false, 0, "-"), Config.flink(2, true, 0, "heap"));
+    for (int n : counts) {
+      Path in = input(n, baseUsers);
+      for (Config c : configs) {
+        Result r = findRun(c, n, baseUsers);
+        report.scaling.add(r != null ? r : runConfig(c, in, "events").with(n, baseUsers));
+      }
+    }
+    int fixed = quick ? 50_000 : 2_000_000;
+    int[] userCounts = quick ? new int[] {5_000, 25_000} : new int[] {10_000, 100_000, 1_000_000};
+    for (int u : userCounts) {
+      Path in = input(fixed, u);
+      for (Config c : configs) {
+        Result r = findRun(c, fixed, u);
+        report.scaling.add(r != null ? r : runConfig(c, in, "users").with(fixed, u));
+      }
+    }
+  }
+
+  private Result findRun(Config c, int events, int users) {
+    for (Result r : report.runs) {
+      if (r.config.equals(c) && r.events == events && r.users == users) {
+        return r;
+      }
+    }
+    for (Result r : report.scaling) {
+      if (r.config.equals(c) && r.events == events && r.users == users) {
+        return r;
+      }
+    }
+    return null;
+  }
+
+  /** The generated input of {@code events} events of {@code users} users; made once, kept. */
+  private Path input(int events, int users) throws Exception {
+    Path dir = root.resolve("benchmarks/target/bench-input/e" + events + "-u" + users + "-s42");
+    if (!Files.exists(dir.resolve("DONE"))) {
+      System.out.printf("bench: generating %,d events of %,d users into %s%n", events, users, dir);
+      long heapMb = Math.max(512, events / 1000 * 2); // about 2 KB per record in memory
+      Result gen =
+          launch(
+              "generate e" + events + " u" + users,
+              List.of("-Xmx" + heapMb + "m"),
+              GenerateInput.class,
+              List.of(
+                  "--events=" + events,
+                  "--users=" + users,
+                  "--seed=42",
+                  "--shards=4",
+                  "--output=" + dir),
+              null,
+              30);
+      report.generation.add(gen.label + ": " + gen.wallSeconds() + " s wall");
+    }
+    lastEvents = events;
+    lastUsers = users;
+    return dir;
+  }
+
+  private int lastEvents;
+  private int lastUsers;
+
+  private String describe(Path dir, int events, int users) throws IOException {
+    Properties p = new Properties();
+    try (Reader r = Files.newBufferedReader(dir.resolve("DONE"))) {
+      p.load(r);
+    }
+    return String.format(
+        "%,d events of %,d users (ClickstreamGenerator, seed 42, 1%% duplicates, 0.1%% malformed):"
+            + " %,d records, %.0f MB of JSON lines in 4 files",
+        events,
+        users,
+        Long.parseLong(p.getProperty("records")),
+        Long.parseLong(p.getProperty("bytes")) / 1e6);
+  }
+
+  private Result runConfig(Config c, Path input, String section) throws Exception {
+    List<String> args = new ArrayList<>();
+    args.add("--runner=" + c.runner());
+    args.add("--parallelism=" + c.parallelism());
+    args.add("--streaming=" + c.streaming());
+    args.add("--checkpointing=" + c.checkpointing());
+    args.add("--stateBackend=" + c.backend());
+    args.add("--input=" + input + "/part-*.jsonl");
+    args.add("--work=" + work.resolve("runs"));
+    if (!c.extra().isEmpty()) {
+      args.add("--extra=" + c.extra());
+    }
+    System.out.printf("bench: [%s] %s on %s%n", section, c.label(), input.getFileName());
+    Result r =
+        launch(c.label(), List.of("-Xmx3g"), BenchRun.class, args, c, quick ? 5 : 15)
+            .with(lastEvents, lastUsers);
+    System.out.println("bench:   " + r.summary());
+    return r;
+  }
+
+  private void jmh() throws Exception {
+    Path csv = work.resolve("jmh.csv");
+    List<String> args =
+        new ArrayList<>(
+            List.of(
+                "AccumulatorBenchmark",
+                "-f",
+                "1",
+                "-wi",
+                quick ? "1" : "2",
+                "-i",
+                quick ? "1" : "3",
+                "-w",
+                "1s",
+                "-r",
+                "1s",
+                "-rf",
+                "csv",
+                "-rff",
+                csv.toString()));
+    System.out.println("bench: JMH AccumulatorBenchmark");
+    launchMain("jmh", List.of("-Xmx1g"), "org.openjdk.jmh.Main", args, 10);
+    if (Files.exists(csv)) {
+      report.jmhCsv = Files.readAllLines(csv);
+    }
+  }
+
+  private void freshness() throws Exception {
+    Path result = work.resolve("freshness.properties");
+    Files.deleteIfExists(result);
+    List<String> args =
+        List.of(
+            "--rate=" + (quick ? 5_000 : 20_000),
+            "--seconds=" + (quick ? 20 : 60),
+            "--e2eEvents=" + (quick ? 50_000 : 1_000_000),
+            "--work=" + work.resolve("freshness"),
+            "--result=" + result);
+    System.out.println(
+        "bench: dashboard freshness and Kafka -> Iceberg + Redis on the FlinkRunner");
+    launchMain("freshness", List.of("-Xmx3g"), Freshness.class.getName(), args, quick ? 4 : 8);
+    if (Files.exists(result)) {
+      report.freshness = load(result);
+    }
+  }
+
+  private Result launch(
+      String label,
+      List<String> jvm,
+      Class<?> main,
+      List<String> args,
+      Config config,
+      int timeoutMinutes)
+      throws Exception {
+    Path result = work.resolve("results/" + label.replaceAll("[^A-Za-z0-9]+", "-") + ".properties");
+    Files.deleteIfExists(result);
+    List<String> all = new ArrayList<>(args);
+    all.add("--result=" + result);
+    long started = System.nanoTime();
+    int exit = launchMain(label, jvm, main.getName(), all, timeoutMinutes);
+    double wall = (System.nanoTime() - started) / 1e9;
+    Properties p = Files.exists(result) ? load(result) : new Properties();
+    return new Result(label, config, exit, wall, p);
+  }
+
+  /** Runs {@code main} in a new JVM with this JVM's class path; its output goes to a log file. */
+  private int launchMain(
+      String label, List<String> jvm, String main, List<String> args, int timeoutMinutes)
+      throws Exception {
+    List<String> cmd = new ArrayList<>();
+    cmd.add(Path.of(System.getProperty("java.home"), "bin", "java").toString());
+    cmd.addAll(jvm);
+    String opens = System.getProperty("sessionize.jvm.opens", "");
+    for (String o : opens.trim().split("\\s+")) {
+      if (!o.isEmpty()) {
+        cmd.add(o);
+      }
+    }
+    cmd.add("-Dorg.slf4j.simpleLogger.defaultLogLevel=warn");
+    cmd.add("-Dorg.slf4j.simpleLogger.log.org.apache.beam.sdk.metrics.MetricsEnvironment=off");
+    cmd.add("-cp");
+    cmd.add(System.getProperty("java.class.path"));
+    cmd.add(main);
+    cmd.addAll(args);
+    Path log = work.resolve("logs/" + label.replaceAll("[^A-Za-z0-9]+", "-") + ".log");
+    Files.createDirectories(log.getParent());
+    Process process =
+        new ProcessBuilder(cmd)
+            .directory(root.toFile())
+            .redirectErrorStream(true)
+            .redirectOutput(log.toFile())
+            .start();
+    if (!process.waitFor(timeoutMinutes, TimeUnit.MINUTES)) {
+      process.destroyForcibly();
+      System.out.printf(
+          "bench:   %s timed out after %d min (log: %s)%n", label, timeoutMinutes, log);
+      return -1;
+    }
+    if (process.exitValue() != 0) {
+      System.out.printf("bench:   %s exited with %d (log: %s)%n", label, process.exitValue(), log);
+      report.failures.add(label + ": exit " + process.exitValue() + ", " + lastLines(log));
+    }
+    return process.exitValue();
+  }
+
+  private static String lastLines(Path log) {
+    try {
+      List<String> lines = Files.readAllLines(log);
+      for (int i = lines.size() - 1; i >= 0; i--) {
+        String l = lines.get(i);
+        if (l.contains("Exception") || l.contains("Error")) {
+          return l.trim();
+        }
+      }
+      return lines.isEmpty() ? "no output" : lines.get(lines.size() - 1).trim();
+    } catch (IOException e) {
+      return "no log";
+    }
+  }
+
+  static Properties load(Path file) throws IOException {
+    Properties p = new Properties();
+    try (InputStream in = Files.newInputStream(file)) {
+      p.load(in);
+    }
+    return p;
+  }
+
+  static String loadavg() {
+    try {
+      return Files.readString(Path.of("/proc/loadavg"), StandardCharsets.US_ASCII).trim();
+    } catch (IOException e) {
+      return "unknown";
+    }
+  }
+
+  static String classPath() {
+    return System.getProperty("java.class.path").replace(File.pathSeparator, "\n");
+  }
+}
