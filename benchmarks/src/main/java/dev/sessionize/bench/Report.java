@@ -249,16 +249,14 @@ final class Report {
     bar(dir.resolve("cost.png"), "Cost per runner", "CPU-s / M records; RSS / 100 MB", cost);
     XYSeriesCollection byEvents = new XYSeriesCollection();
     XYSeriesCollection byUsers = new XYSeriesCollection();
-    int baseUsers = scaling.stream().mapToInt(r -> r.users).min().orElse(0);
-    int maxEvents = scaling.stream().mapToInt(r -> r.events).max().orElse(0);
     for (Result r : scaling) {
       if (!r.ok()) {
         continue;
       }
-      if (r.users == baseUsers) {
+      // The events sweep runs in batch mode, the users sweep in streaming mode (BenchSuite).
+      if (!r.config.streaming()) {
         series(byEvents, r.config.label() + " CPU-s").add(r.events, r.cpuSeconds());
-      }
-      if (r.events != maxEvents || r.users != baseUsers) {
+      } else {
         series(byUsers, r.config.label() + " records/CPU-s").add(r.users, r.recordsPerCpuSecond());
       }
     }
