@@ -76,6 +76,9 @@ public final class BenchRun {
         beamArgs.add("--streaming=" + streaming);
         if (checkpointing > 0) {
           beamArgs.add("--checkpointingInterval=" + checkpointing);
+          // With checkpoints on, the runner keeps finished sources running (so checkpoints go on)
+          // and a bounded job never ends; Flink 1.19 checkpoints after tasks finish anyway.
+          beamArgs.add("--shutdownSourcesAfterIdleMs=0");
         }
         if (streaming) {
           beamArgs.add("--stateBackend=" + ("rocksdb".equals(backend) ? "rocksdb" : "filesystem"));

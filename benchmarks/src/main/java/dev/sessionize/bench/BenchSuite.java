@@ -107,7 +107,7 @@ public final class BenchSuite {
       long checkpoint = 5_000;
       // The DirectRunner fires each timer in a bundle of its own (DedupEvents keeps one per event
       // id): it manages a few hundred records per second, so it gets a smaller input of its own.
-      int directEvents = quick ? 5_000 : 20_000;
+      int directEvents = quick ? 1_000 : 10_000;
       Path directInput = input(directEvents, Math.min(users, directEvents / 10));
       report.runs.add(runConfig(Config.of("direct", 2), directInput, "runners"));
 
@@ -134,6 +134,10 @@ public final class BenchSuite {
         }
         mid.add(Config.of("spark", 1));
       }
+      // A/B of the FlinkRunner's fasterCopy (no deep copy of each element between chained
+      // operators; our DoFns never mutate their input or output after emitting it).
+      Config ab = Config.flink(2, true, checkpoint, "rocksdb");
+      mid.add(ab.withExtra(ab.label() + " +fasterCopy", "--fasterCopy=true"));
       Path midInput = input(midEvents, users);
       for (Config c : mid) {
         report.runs.add(runConfig(c, midInput, "runners"));
@@ -256,7 +260,7 @@ public final class BenchSuite {
 
   private int timeoutMinutes(Config c) {
     if (c.runner().equals("direct")) {
-      return quick ? 2 : 5;
+      return quick ? 2 : 6;
     }
     return quick ? 4 : 10;
   }
@@ -266,7 +270,7 @@ public final class BenchSuite {
     List<String> args =
         new ArrayList<>(
             List.of(
-                "AccumulatorBenchmark",
+                "AccumulatorBenchmark|LineSplitBenchmark",
                 "-f",
                 "1",
                 "-wi",

@@ -147,15 +147,21 @@ final class Report {
       md.append("\nTarget: <= 300 bytes for the typical session.\n");
     }
     if (!jmhCsv.isEmpty()) {
-      md.append("\n## JMH: accumulator add / merge / encode\n\n");
-      md.append("| benchmark | mode | score | error | unit |\n|---|---|---:|---:|---|\n");
+      md.append("\n## JMH: accumulator add / merge / encode, line splitting\n\n");
+      md.append(
+          "| benchmark | mode | score | error | unit | param |\n|---|---|---:|---:|---|---|\n");
       for (String line : jmhCsv.subList(1, jmhCsv.size())) {
         String[] f = line.replace("\"", "").split(",");
         if (f.length >= 7) {
           md.append(
               String.format(
-                  "| %s | %s | %s | %s | %s |%n",
-                  f[0].replace("dev.sessionize.bench.", ""), f[1], round(f[4]), round(f[5]), f[6]));
+                  "| %s | %s | %s | %s | %s | %s |%n",
+                  f[0].replace("dev.sessionize.bench.", "").replace("dev.sessionize.pipeline.", ""),
+                  f[1],
+                  round(f[4]),
+                  round(f[5]),
+                  f[6],
+                  f.length > 7 ? f[7] : ""));
         }
       }
     }
