@@ -252,11 +252,31 @@ public final class BenchSuite {
     }
     System.out.printf("bench: [%s] %s on %s%n", section, c.label(), input.getFileName());
     Result r =
-        launch(c.label(), List.of("-Xmx3g"), BenchRun.class, args, c, timeoutMinutes(c))
+        launch(
+                c.label(),
+                c.runner().equals("spark") ? SPARK_JVM : List.of("-Xmx3g"),
+                BenchRun.class,
+                args,
+                c,
+                timeoutMinutes(c))
             .with(lastEvents, lastUsers);
     System.out.println("bench:   " + r.summary());
     return r;
   }
+
+  /**
+   * Spark 3.2 on Java 17 needs these on top of sessionize.jvm.opens (what Spark's scripts pass).
+   */
+  private static final List<String> SPARK_JVM =
+      List.of(
+          "-Xmx3g",
+          "--add-opens=java.base/sun.nio.ch=ALL-UNNAMED",
+          "--add-opens=java.base/sun.nio.cs=ALL-UNNAMED",
+          "--add-opens=java.base/sun.security.action=ALL-UNNAMED",
+          "--add-opens=java.base/sun.util.calendar=ALL-UNNAMED",
+          "--add-opens=java.base/java.util.concurrent=ALL-UNNAMED",
+          "--add-opens=java.base/java.util.concurrent.atomic=ALL-UNNAMED",
+          "--add-opens=java.base/java.lang.invoke=ALL-UNNAMED");
 
   private int timeoutMinutes(Config c) {
     if (c.runner().equals("direct")) {
