@@ -324,7 +324,12 @@ public final class BenchSuite {
             "--result=" + result);
     System.out.println(
         "bench: dashboard freshness and Kafka -> Iceberg + Redis on the FlinkRunner");
-    launchMain("freshness", List.of("-Xmx3g"), Freshness.class.getName(), args, quick ? 4 : 8);
+    launchMain(
+        "freshness",
+        List.of("-Xmx3g", "-cp", withoutSpark(System.getProperty("java.class.path"))),
+        Freshness.class.getName(),
+        args,
+        quick ? 4 : 8);
     if (Files.exists(result)) {
       report.freshness = load(result);
     }
@@ -364,8 +369,10 @@ public final class BenchSuite {
     }
     cmd.add("-Dorg.slf4j.simpleLogger.defaultLogLevel=warn");
     cmd.add("-Dorg.slf4j.simpleLogger.log.org.apache.beam.sdk.metrics.MetricsEnvironment=off");
-    cmd.add("-cp");
-    cmd.add(System.getProperty("java.class.path"));
+    if (!jvm.contains("-cp")) {
+      cmd.add("-cp");
+      cmd.add(System.getProperty("java.class.path"));
+    }
     cmd.add(main);
     cmd.addAll(args);
     Path log = work.resolve("logs/" + label.replaceAll("[^A-Za-z0-9]+", "-") + ".log");
@@ -418,6 +425,37 @@ public final class BenchSuite {
     } catch (IOException e) {
       return "unknown";
     }
+  }
+
+  /**
+   * The class path without Spark and its Scala 2.12 jars, with Scala 2.13 (the Kafka broker's):
+   * Maven keeps one scala-library for the module, Spark's 2.12, on which the broker fails.
+   */
+  static String withoutSpark(String classPath) {
+    List<String> kept = new ArrayList<>();
+    for (String entry : classPath.split(File.pathSeparator)) {
+      if (entry.contains("/org/apache/spark/")
+          || entry.contains("_2.12")
+          || entry.contains("beam-runners-spark")) {
+        continue;
+      }
+      if (entry.contains("/org/scala-lang/scala-library/2.12")
+          || entry.contains("/org/scala-lang/scala-reflect/2.12")) {
+        String name = entry.contains("scala-library") ? "scala-library" : "scala-reflect";
+        Path jar =
+            Path.of(entry)
+                .getParent()
+                .getParent()
+                .resolve("2.13.12")
+                .resolve(name + "-2.13.12.jar");
+        if (Files.exists(jar)) {
+          kept.add(jar.toString());
+        }
+        continue;
+      }
+      kept.add(entry);
+    }
+    return String.join(File.pathSeparator, kept);
   }
 
   static String classPath() {
