@@ -1,0 +1,188 @@
+package dev.sessionize.bench;
+
+import dev.sessionize.pipeline.ReadJsonLines;
+import dev.sessionize.transforms.ParseEvents;
+import dev.sessionize.transforms.SessionizeClickstream;
+import dev.sessionize.transforms.SessionizeConfig;
+import dev.sessionize.transforms.SessionizeMetrics;
+import dev.sessionize.transforms.model.RawRecord;
+import java.io.IOException;
+import java.io.Writer;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Properties;
+import org.apache.beam.sdk.Pipeline;
+import org.apache.beam.sdk.PipelineResult;
+import org.apache.beam.sdk.metrics.Counter;
+import org.apache.beam.sdk.metrics.Metrics;
+import org.apache.beam.sdk.options.PipelineOptions;
+import org.apache.beam.sdk.options.PipelineOptionsFactory;
+import org.apache.beam.sdk.transforms.DoFn;
+import org.apache.beam.sdk.transforms.PTransform;
+import org.apache.beam.sdk.transforms.ParDo;
+import org.apache.beam.sdk.values.PCollection;
+import org.apache.beam.sdk.values.PCollectionTuple;
+import org.apache.beam.sdk.values.PDone;
+
+/**
+ * One benchmark configuration in this JVM (the suite starts one JVM per configuration): the whole
+ * pipeline (file source, parse, dedup, sessions, dashboard aggregation) with the three sinks
+ * replaced by counting sinks, on one runner; writes what it measured to {@code --result=FILE} as
+ * properties.
+ *
+ * <pre>
+ * --runner=direct|flink|spark --input=FILEPATTERN --result=FILE [--parallelism=N]
+ * [--streaming=true] [--checkpointing=MILLIS] [--stateBackend=heap|rocksdb] [--work=DIR]
+ * [--extra=--beamOption=value,...]
+ * </pre>
+ */
+public final class BenchRun {
+  static final String NAMESPACE = "bench";
+
+  private BenchRun() {}
+
+  public static void main(String[] args) throws IOException {
+    ProcStats stats = ProcStats.start();
+    long cpuAtStart = ProcStats.cpuNanos();
+    Map<String, String> a = Args.parse(args);
+    String runner = a.getOrDefault("runner", "direct");
+    int parallelism = Integer.parseInt(a.getOrDefault("parallelism", "1"));
+    boolean streaming = Boolean.parseBoolean(a.getOrDefault("streaming", "false"));
+    long checkpointing = Long.parseLong(a.getOrDefault("checkpointing", "0"));
+    String backend = a.getOrDefault("stateBackend", "heap");
+    Path work = Path.of(a.getOrDefault("work", "target/bench-work")).toAbsolutePath();
+    Files.createDirectories(work);
+
+    List<String> beamArgs = new ArrayList<>();
+    switch (runner) {
+      case "direct":
+        beamArgs.add("--runner=DirectRunner");
+        beamArgs.add("--targetParallelism=" + Math.max(parallelism, 1));
+        // The DirectRunner's test-only checks (they copy and encode every element) are off: with
+        // them on it measures the checks, not the pipeline.
+        beamArgs.add("--enforceImmutability=false");
+        beamArgs.add("--enforceEncodability=false");
+        beamArgs.add("--blockOnRun=true");
+        break;
+      case "flink":
+        beamArgs.add("--runner=FlinkRunner");
+        beamArgs.add("--flinkMaster=[local]");
+        beamArgs.add("--parallelism=" + parallelism);
+        beamArgs.add("--streaming=" + streaming);
+        if (checkpointing > 0) {
+          beamArgs.add("--checkpointingInterval=" + checkpointing);
+          // With checkpoints on, the runner keeps finished sources running (so checkpoints go on)
+          // and a bounded job never ends; Flink 1.19 checkpoints after tasks finish anyway.
+          beamArgs.add("--shutdownSourcesAfterIdleMs=0");
+        }
+        if (streaming) {
+          beamArgs.add("--stateBackend=" + ("rocksdb".equals(backend) ? "rocksdb" : "filesystem"));
+          beamArgs.add("--stateBackendStoragePath=" + work.resolve("checkpoints").toUri());
+        }
+        break;
+      case "spark":
+        beamArgs.add("--runner=SparkRunner");
+        beamArgs.add("--sparkMaster=local[" + parallelism + "]");
+        beamArgs.add("--enableSparkMetricSinks=false");
+        break;
+      default:
+        throw new IllegalArgumentException("--runner must be direct, flink or spark: " + runner);
+    }
+    String extra = a.getOrDefault("extra", "");
+    for (String option : extra.split(",")) {
+      if (!option.isBlank()) {
+        beamArgs.add(option.trim());
+      }
+    }
+    PipelineOptions options =
+        PipelineOptionsFactory.fromArgs(beamArgs.toArray(new String[0])).create();
+
+    Pipeline pipeline = Pipeline.create(options);
+    PCollection<RawRecord> records =
+        pipeline.apply("ReadRecords", ReadJsonLines.from(a.get("input")));
+    if ("read".equals(a.getOrDefault("stage", "full"))) {
+      // Only the file source (for A/B runs of it): records counted as sessions.
+      records.apply("CountRecords", new CountingSink<>("records"));
+    } else {
+      PCollectionTuple out =
+          records.apply(
+              "SessionizeClickstream",
+              SessionizeClickstream.of(SessionizeConfig.defaults(), ParseEvents.create()));
+      out.get(SessionizeClickstream.SESSIONS)
+          .apply("CountSessions", new CountingSink<>("sessions"));
+      out.get(SessionizeClickstream.DASHBOARD)
+          .apply("CountDashboard", new CountingSink<>("dashboard"));
+      out.get(SessionizeClickstream.DEAD_LETTERS)
+          .apply("CountDeadLetters", new CountingSink<>("dead_letters"));
+    }
+
+    long cpuBeforeRun = ProcStats.cpuNanos();
+    long started = System.nanoTime();
+    PipelineResult result = pipeline.run();
+    PipelineResult.State state = result.waitUntilFinish();
+    long wallNanos = System.nanoTime() - started;
+    long cpuAfterRun = ProcStats.cpuNanos();
+
+    Map<String, Object> r = new LinkedHashMap<>();
+    r.put("state", state);
+    long read = SessionizeMetrics.read(result, "records_read");
+    r.put("records", read > 0 ? read : SessionizeMetrics.read(result, NAMESPACE, "records"));
+    r.put("accepted", SessionizeMetrics.read(result, "accepted"));
+    r.put("duplicates", SessionizeMetrics.read(result, "duplicates"));
+    r.put("sessionEmissions", SessionizeMetrics.read(result, NAMESPACE, "sessions"));
+    r.put("dashboardDocs", SessionizeMetrics.read(result, NAMESPACE, "dashboard"));
+    r.put("deadLetters", SessionizeMetrics.read(result, NAMESPACE, "dead_letters"));
+    r.put("wallNanos", wallNanos);
+    r.put("cpuNanos", cpuAfterRun - cpuBeforeRun);
+    r.put("setupCpuNanos", cpuBeforeRun - cpuAtStart);
+    r.put("peakRssBytes", ProcStats.peakRssBytes());
+    r.put("peakHeapBytes", stats.peakHeapBytes());
+    r.put("maxHeapBytes", Runtime.getRuntime().maxMemory());
+    r.put("beamArgs", String.join(" ", beamArgs));
+    write(r, Path.of(a.get("result")));
+    System.out.println("bench: " + r);
+    System.exit(0); // the runners leave non-daemon threads behind
+  }
+
+  static void write(Map<String, Object> values, Path file) throws IOException {
+    Properties p = new Properties();
+    values.forEach((k, v) -> p.setProperty(k, String.valueOf(v)));
+    Files.createDirectories(file.toAbsolutePath().getParent());
+    try (Writer w = Files.newBufferedWriter(file, StandardCharsets.UTF_8)) {
+      p.store(w, null);
+    }
+  }
+
+  /** A sink that only counts its elements (counter {@code bench/<name>}). */
+  static final class CountingSink<T> extends PTransform<PCollection<T>, PDone> {
+    private final String name;
+
+    CountingSink(String name) {
+      this.name = name;
+    }
+
+    @Override
+    public PDone expand(PCollection<T> input) {
+      input.apply("Count", ParDo.of(new CountFn<T>(name)));
+      return PDone.in(input.getPipeline());
+    }
+  }
+
+  static final class CountFn<T> extends DoFn<T, Void> {
+    private final Counter counter;
+
+    CountFn(String name) {
+      this.counter = Metrics.counter(NAMESPACE, name);
+    }
+
+    @ProcessElement
+    public void process(@Element T element) {
+      counter.inc();
+    }
+  }
+}

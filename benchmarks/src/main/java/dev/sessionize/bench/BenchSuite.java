@@ -1,0 +1,464 @@
+package dev.sessionize.bench;
+
+import java.io.File;
+import java.io.IOException;
+import java.io.InputStream;
+import java.io.Reader;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.List;
+import java.util.Map;
+import java.util.Properties;
+import java.util.concurrent.TimeUnit;
+
+/**
+ * The benchmark suite: generates the input once, runs every runner configuration in a JVM of its
+ * own ({@link BenchRun}), the dashboard freshness and Kafka-to-Iceberg+Redis run ({@link
+ * Freshness}), the state sizes ({@link StateSize}) and the JMH microbenchmark of the accumulator,
+ * then writes {@code report.md}, CSV files and PNG charts to {@code --out}.
+ *
+ * <pre>--root=REPO [--quick] [--out=DIR] [--only=SECTION,...] (sections: runners, scaling,
+ * freshness, state, jmh)</pre>
+ */
+public final class BenchSuite {
+  private final Path root;
+  private final Path out;
+  private final Path work;
+  private final boolean quick;
+  private final List<String> only;
+  private final Report report;
+
+  private BenchSuite(Map<String, String> a) {
+    this.root = Path.of(a.getOrDefault("root", ".")).toAbsolutePath().normalize();
+    this.out = root.resolve(a.getOrDefault("out", "benchmarks/results"));
+    this.work = root.resolve("benchmarks/target/bench-work");
+    this.quick = Boolean.parseBoolean(a.getOrDefault("quick", "false"));
+    this.only = a.containsKey("only") ? Arrays.asList(a.get("only").split(",")) : List.of("all");
+    this.report = new Report(quick);
+  }
+
+  public static void main(String[] args) throws Exception {
+    System.setProperty("java.awt.headless", "true");
+    BenchSuite suite = new BenchSuite(Args.parse(args));
+    int code = suite.run();
+    System.exit(code);
+  }
+
+  private boolean wants(String section) {
+    return only.contains("all") || only.contains(section);
+  }
+
+  /** One row of the cost table. */
+  record Config(
+      String label,
+      String runner,
+      int parallelism,
+      boolean streaming,
+      long checkpointing,
+      String backend,
+      String extra) {
+    static Config of(String runner, int parallelism) {
+      return new Config(runner + " p" + parallelism, runner, parallelism, false, 0, "-", "");
+    }
+
+    static Config flink(int parallelism, boolean streaming, long checkpointing, String backend) {
+      String label =
+          streaming
+              ? String.format(
+                  "flink streaming p%d %s %s",
+                  parallelism, backend, checkpointing > 0 ? "ckpt" : "no-ckpt")
+              : "flink batch p" + parallelism;
+      return new Config(
+          label, "flink", parallelism, streaming, checkpointing, streaming ? backend : "-", "");
+    }
+
+    Config withExtra(String label, String extra) {
+      return new Config(label, runner, parallelism, streaming, checkpointing, backend, extra);
+    }
+  }
+
+  int run() throws Exception {
+    long t0 = System.nanoTime();
+    report.loadAtStart = loadavg();
+    report.startedAt = Instant.now();
+    report.machine =
+        Runtime.getRuntime().availableProcessors()
+            + " cores, "
+            + System.getProperty("java.vm.name")
+            + " "
+            + System.getProperty("java.version");
+    Files.createDirectories(out);
+    Files.createDirectories(work);
+
+    // The cost table: the main configurations on the big input (>= 5 M events in the full suite),
+    // the rest of the Flink matrix (parallelism x state backend x checkpoints) and Spark p1 on
+    // the mid-size input, so the whole suite fits in 20 minutes on 2 cores.
+    int events = quick ? 50_000 : 5_000_000;
+    int users = quick ? 5_000 : 100_000;
+    int midEvents = quick ? 50_000 : 1_000_000;
+    Path input = input(events, users);
+    report.input = describe(input, events, users);
+
+    if (wants("runners")) {
+      long checkpoint = 5_000;
+      // The DirectRunner fires each timer in a bundle of its own (DedupEvents keeps one per event
+      // id): it manages a few hundred records per second, so it gets a smaller input of its own.
+      int directEvents = quick ? 1_000 : 10_000;
+      Path directInput = input(directEvents, Math.min(users, directEvents / 10));
+      report.runs.add(runConfig(Config.of("direct", 2), directInput, "runners"));
+
+      List<Config> big =
+          List.of(
+              Config.flink(2, false, 0, "-"),
+              Config.flink(2, true, checkpoint, "rocksdb"),
+              Config.of("spark", 2));
+      Path in = input(events, users);
+      for (Config c : big) {
+        report.runs.add(runConfig(c, in, "runners"));
+      }
+      List<Config> mid = new ArrayList<>();
+      if (quick) {
+        mid.add(Config.flink(2, true, 0, "heap"));
+      } else {
+        mid.add(Config.flink(1, false, 0, "-"));
+        mid.add(Config.flink(2, false, 0, "-"));
+        for (int p : new int[] {1, 2}) {
+          mid.add(Config.flink(p, true, 0, "heap"));
+          mid.add(Config.flink(p, true, checkpoint, "heap"));
+          mid.add(Config.flink(p, true, 0, "rocksdb"));
+          mid.add(Config.flink(p, true, checkpoint, "rocksdb"));
+        }
+        mid.add(Config.of("spark", 1));
+      }
+      // A/B of the FlinkRunner's fasterCopy (no deep copy of each element between chained
+      // operators; our DoFns never mutate their input or output after emitting it).
+      Config ab = Config.flink(2, true, checkpoint, "rocksdb");
+      mid.add(ab.withExtra(ab.label() + " +fasterCopy", "--fasterCopy=true"));
+      Path midInput = input(midEvents, users);
+      for (Config c : mid) {
+        report.runs.add(runConfig(c, midInput, "runners"));
+      }
+    }
+    if (wants("scaling")) {
+      scaling();
+    }
+    if (wants("state")) {
+      report.stateSizes = StateSize.measure();
+    }
+    if (wants("jmh")) {
+      jmh();
+    }
+    if (wants("freshness")) {
+      freshness();
+    }
+    report.loadAtEnd = loadavg();
+    report.elapsedSeconds = (System.nanoTime() - t0) / 1e9;
+    report.write(out);
+    System.out.println(Files.readString(out.resolve("report.md")));
+    System.out.printf("bench: report in %s (%.0f s)%n", out, report.elapsedSeconds);
+    return 0;
+  }
+
+  /** Events sweep (cost vs event count) and users sweep (state growth) on two configurations. */
+  private void scaling() throws Exception {
+    int[] counts = quick ? new int[] {25_000, 50_000} : new int[] {1_000_000, 2_500_000, 5_000_000};
+    int baseUsers = quick ? 5_000 : 100_000;
+    Config batch = Config.flink(2, false, 0, "-");
+    for (int n : counts) {
+      Result r = findRun(batch, n, baseUsers);
+      report.scaling.add(r != null ? r : runConfig(batch, input(n, baseUsers), "events"));
+    }
+    int fixed = quick ? 50_000 : 1_000_000;
+    int[] userCounts = quick ? new int[] {5_000, 25_000} : new int[] {10_000, 100_000, 1_000_000};
+    Config streaming = Config.flink(2, true, 0, "heap");
+    for (int u : userCounts) {
+      Result r = findRun(streaming, fixed, u);
+      report.scaling.add(r != null ? r : runConfig(streaming, input(fixed, u), "users"));
+    }
+  }
+
+  private Result findRun(Config c, int events, int users) {
+    for (Result r : report.runs) {
+      if (r.config.equals(c) && r.events == events && r.users == users) {
+        return r;
+      }
+    }
+    for (Result r : report.scaling) {
+      if (r.config.equals(c) && r.events == events && r.users == users) {
+        return r;
+      }
+    }
+    return null;
+  }
+
+  /** The generated input of {@code events} events of {@code users} users; made once, kept. */
+  private Path input(int events, int users) throws Exception {
+    Path dir = root.resolve("benchmarks/target/bench-input/e" + events + "-u" + users + "-s42");
+    if (!Files.exists(dir.resolve("DONE"))) {
+      System.out.printf("bench: generating %,d events of %,d users into %s%n", events, users, dir);
+      long heapMb = Math.max(512, events / 1000 * 2); // about 2 KB per record in memory
+      Result gen =
+          launch(
+              "generate e" + events + " u" + users,
+              List.of("-Xmx" + heapMb + "m"),
+              GenerateInput.class,
+              List.of(
+                  "--events=" + events,
+                  "--users=" + users,
+                  "--seed=42",
+                  "--shards=4",
+                  "--output=" + dir),
+              null,
+              30);
+      report.generation.add(gen.label + ": " + gen.wallSeconds() + " s wall");
+    }
+    lastEvents = events;
+    lastUsers = users;
+    return dir;
+  }
+
+  private int lastEvents;
+  private int lastUsers;
+
+  private String describe(Path dir, int events, int users) throws IOException {
+    Properties p = new Properties();
+    try (Reader r = Files.newBufferedReader(dir.resolve("DONE"))) {
+      p.load(r);
+    }
+    return String.format(
+        "%,d events of %,d users (ClickstreamGenerator, seed 42, 1%% duplicates, 0.1%% malformed):"
+            + " %,d records, %.0f MB of JSON lines in 4 files",
+        events,
+        users,
+        Long.parseLong(p.getProperty("records")),
+        Long.parseLong(p.getProperty("bytes")) / 1e6);
+  }
+
+  private Result runConfig(Config c, Path input, String section) throws Exception {
+    List<String> args = new ArrayList<>();
+    args.add("--runner=" + c.runner());
+    args.add("--parallelism=" + c.parallelism());
+    args.add("--streaming=" + c.streaming());
+    args.add("--checkpointing=" + c.checkpointing());
+    args.add("--stateBackend=" + c.backend());
+    args.add("--input=" + input + "/part-*.jsonl");
+    args.add("--work=" + work.resolve("runs"));
+    if (!c.extra().isEmpty()) {
+      args.add("--extra=" + c.extra());
+    }
+    System.out.printf("bench: [%s] %s on %s%n", section, c.label(), input.getFileName());
+    Result r =
+        launch(
+                c.label(),
+                c.runner().equals("spark") ? SPARK_JVM : List.of("-Xmx3g"),
+                BenchRun.class,
+                args,
+                c,
+                timeoutMinutes(c))
+            .with(lastEvents, lastUsers);
+    System.out.println("bench:   " + r.summary());
+    return r;
+  }
+
+  /**
+   * Spark 3.2 on Java 17 needs these on top of sessionize.jvm.opens (what Spark's scripts pass).
+   */
+  private static final List<String> SPARK_JVM =
+      List.of(
+          "-Xmx3g",
+          "--add-opens=java.base/sun.nio.ch=ALL-UNNAMED",
+          "--add-opens=java.base/sun.nio.cs=ALL-UNNAMED",
+          "--add-opens=java.base/sun.security.action=ALL-UNNAMED",
+          "--add-opens=java.base/sun.util.calendar=ALL-UNNAMED",
+          "--add-opens=java.base/java.util.concurrent=ALL-UNNAMED",
+          "--add-opens=java.base/java.util.concurrent.atomic=ALL-UNNAMED",
+          "--add-opens=java.base/java.lang.invoke=ALL-UNNAMED");
+
+  private int timeoutMinutes(Config c) {
+    if (c.runner().equals("direct")) {
+      return quick ? 2 : 6;
+    }
+    return quick ? 4 : 10;
+  }
+
+  private void jmh() throws Exception {
+    Path csv = work.resolve("jmh.csv");
+    List<String> args =
+        new ArrayList<>(
+            List.of(
+                "AccumulatorBenchmark|LineSplitBenchmark",
+                "-f",
+                "1",
+                "-wi",
+                quick ? "1" : "2",
+                "-i",
+                quick ? "1" : "3",
+                "-w",
+                "1s",
+                "-r",
+                "1s",
+                "-rf",
+                "csv",
+                "-rff",
+                csv.toString()));
+    System.out.println("bench: JMH AccumulatorBenchmark");
+    launchMain("jmh", List.of("-Xmx1g"), "org.openjdk.jmh.Main", args, 10);
+    if (Files.exists(csv)) {
+      report.jmhCsv = Files.readAllLines(csv);
+    }
+  }
+
+  private void freshness() throws Exception {
+    Path result = work.resolve("freshness.properties");
+    Files.deleteIfExists(result);
+    List<String> args =
+        List.of(
+            "--rate=" + (quick ? 5_000 : 20_000),
+            "--seconds=" + (quick ? 20 : 60),
+            "--e2eEvents=" + (quick ? 50_000 : 500_000),
+            "--work=" + work.resolve("freshness"),
+            "--result=" + result);
+    System.out.println(
+        "bench: dashboard freshness and Kafka -> Iceberg + Redis on the FlinkRunner");
+    launchMain(
+        "freshness",
+        List.of("-Xmx3g", "-cp", withoutSpark(System.getProperty("java.class.path"))),
+        Freshness.class.getName(),
+        args,
+        quick ? 4 : 8);
+    if (Files.exists(result)) {
+      report.freshness = load(result);
+    }
+  }
+
+  private Result launch(
+      String label,
+      List<String> jvm,
+      Class<?> main,
+      List<String> args,
+      Config config,
+      int timeoutMinutes)
+      throws Exception {
+    Path result = work.resolve("results/" + label.replaceAll("[^A-Za-z0-9]+", "-") + ".properties");
+    Files.deleteIfExists(result);
+    List<String> all = new ArrayList<>(args);
+    all.add("--result=" + result);
+    long started = System.nanoTime();
+    int exit = launchMain(label, jvm, main.getName(), all, timeoutMinutes);
+    double wall = (System.nanoTime() - started) / 1e9;
+    Properties p = Files.exists(result) ? load(result) : new Properties();
+    return new Result(label, config, exit, wall, p);
+  }
+
+  /** Runs {@code main} in a new JVM with this JVM's class path; its output goes to a log file. */
+  private int launchMain(
+      String label, List<String> jvm, String main, List<String> args, int timeoutMinutes)
+      throws Exception {
+    List<String> cmd = new ArrayList<>();
+    cmd.add(Path.of(System.getProperty("java.home"), "bin", "java").toString());
+    cmd.addAll(jvm);
+    String opens = System.getProperty("sessionize.jvm.opens", "");
+    for (String o : opens.trim().split("\\s+")) {
+      if (!o.isEmpty()) {
+        cmd.add(o);
+      }
+    }
+    cmd.add("-Dorg.slf4j.simpleLogger.defaultLogLevel=warn");
+    cmd.add("-Dorg.slf4j.simpleLogger.log.org.apache.beam.sdk.metrics.MetricsEnvironment=off");
+    if (!jvm.contains("-cp")) {
+      cmd.add("-cp");
+      cmd.add(System.getProperty("java.class.path"));
+    }
+    cmd.add(main);
+    cmd.addAll(args);
+    Path log = work.resolve("logs/" + label.replaceAll("[^A-Za-z0-9]+", "-") + ".log");
+    Files.createDirectories(log.getParent());
+    Process process =
+        new ProcessBuilder(cmd)
+            .directory(root.toFile())
+            .redirectErrorStream(true)
+            .redirectOutput(log.toFile())
+            .start();
+    if (!process.waitFor(timeoutMinutes, TimeUnit.MINUTES)) {
+      process.destroyForcibly();
+      System.out.printf(
+          "bench:   %s timed out after %d min (log: %s)%n", label, timeoutMinutes, log);
+      return -1;
+    }
+    if (process.exitValue() != 0) {
+      System.out.printf("bench:   %s exited with %d (log: %s)%n", label, process.exitValue(), log);
+      report.failures.add(label + ": exit " + process.exitValue() + ", " + lastLines(log));
+    }
+    return process.exitValue();
+  }
+
+  private static String lastLines(Path log) {
+    try {
+      List<String> lines = Files.readAllLines(log);
+      for (int i = lines.size() - 1; i >= 0; i--) {
+        String l = lines.get(i);
+        if (l.contains("Exception") || l.contains("Error")) {
+          return l.trim();
+        }
+      }
+      return lines.isEmpty() ? "no output" : lines.get(lines.size() - 1).trim();
+    } catch (IOException e) {
+      return "no log";
+    }
+  }
+
+  static Properties load(Path file) throws IOException {
+    Properties p = new Properties();
+    try (InputStream in = Files.newInputStream(file)) {
+      p.load(in);
+    }
+    return p;
+  }
+
+  static String loadavg() {
+    try {
+      return Files.readString(Path.of("/proc/loadavg"), StandardCharsets.US_ASCII).trim();
+    } catch (IOException e) {
+      return "unknown";
+    }
+  }
+
+  /**
+   * The class path without Spark and its Scala 2.12 jars, with Scala 2.13 (the Kafka broker's):
+   * Maven keeps one scala-library for the module, Spark's 2.12, on which the broker fails.
+   */
+  static String withoutSpark(String classPath) {
+    List<String> kept = new ArrayList<>();
+    for (String entry : classPath.split(File.pathSeparator)) {
+      if (entry.contains("/org/apache/spark/")
+          || entry.contains("_2.12")
+          || entry.contains("beam-runners-spark")) {
+        continue;
+      }
+      if (entry.contains("/org/scala-lang/scala-library/2.12")
+          || entry.contains("/org/scala-lang/scala-reflect/2.12")) {
+        String name = entry.contains("scala-library") ? "scala-library" : "scala-reflect";
+        Path jar =
+            Path.of(entry)
+                .getParent()
+                .getParent()
+                .resolve("2.13.12")
+                .resolve(name + "-2.13.12.jar");
+        if (Files.exists(jar)) {
+          kept.add(jar.toString());
+        }
+        continue;
+      }
+      kept.add(entry);
+    }
+    return String.join(File.pathSeparator, kept);
+  }
+
+  static String classPath() {
+    return System.getProperty("java.class.path").replace(File.pathSeparator, "\n");
+  }
+}

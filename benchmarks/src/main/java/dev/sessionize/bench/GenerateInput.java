@@ -1,0 +1,62 @@
+package dev.sessionize.bench;
+
+import dev.sessionize.pipeline.ClickstreamGenerator;
+import java.io.BufferedOutputStream;
+import java.io.IOException;
+import java.io.OutputStream;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.List;
+import java.util.Map;
+
+/**
+ * Writes the benchmark input once: {@link ClickstreamGenerator}'s stream (fixed seed, sessions of
+ * about 9 events on average, 1% duplicates, 0.1% malformed records) as JSON lines in {@code
+ * --shards} files {@code part-NNNNN.jsonl} of {@code --output}, records dealt round-robin so each
+ * file keeps delivery order. Runs in its own JVM (the stream is built in memory); the suite reports
+ * its cost apart from the runners'.
+ *
+ * <pre>--events=N --users=N --seed=N --shards=N --output=DIR</pre>
+ */
+public final class GenerateInput {
+  private GenerateInput() {}
+
+  public static void main(String[] args) throws IOException {
+    Map<String, String> a = Args.parse(args);
+    int events = Integer.parseInt(a.get("events"));
+    int users = Integer.parseInt(a.get("users"));
+    int shards = Integer.parseInt(a.getOrDefault("shards", "4"));
+    Path dir = Path.of(a.get("output"));
+    List<ClickstreamGenerator.Record> records =
+        new ClickstreamGenerator()
+            .seed(Long.parseLong(a.getOrDefault("seed", "42")))
+            .events(events)
+            .users(users)
+            .duplicateRate(0.01)
+            .malformedRate(0.001)
+            .generate();
+    Files.createDirectories(dir);
+    OutputStream[] out = new OutputStream[shards];
+    for (int s = 0; s < shards; s++) {
+      out[s] =
+          new BufferedOutputStream(
+              Files.newOutputStream(dir.resolve(String.format("part-%05d.jsonl", s))), 1 << 16);
+    }
+    long bytes = 0;
+    for (int i = 0; i < records.size(); i++) {
+      byte[] payload = records.get(i).payload;
+      out[i % shards].write(payload);
+      out[i % shards].write('\n');
+      bytes += payload.length + 1;
+    }
+    for (OutputStream o : out) {
+      o.close();
+    }
+    // Written last: its presence says the input is complete.
+    Files.writeString(
+        dir.resolve("DONE"),
+        "records=" + records.size() + "\nbytes=" + bytes + "\nevents=" + events + "\n");
+    System.out.println("generated " + records.size() + " records (" + bytes + " bytes) in " + dir);
+    System.exit(0);
+  }
+}

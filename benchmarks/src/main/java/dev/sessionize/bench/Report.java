@@ -1,0 +1,307 @@
+package dev.sessionize.bench;
+
+import java.awt.Color;
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Locale;
+import java.util.Properties;
+import org.jfree.chart.ChartFactory;
+import org.jfree.chart.ChartUtils;
+import org.jfree.chart.JFreeChart;
+import org.jfree.chart.axis.CategoryLabelPositions;
+import org.jfree.chart.plot.PlotOrientation;
+import org.jfree.data.category.DefaultCategoryDataset;
+import org.jfree.data.xy.XYSeries;
+import org.jfree.data.xy.XYSeriesCollection;
+
+/** The suite's output: {@code report.md}, CSV files and PNG charts. */
+final class Report {
+  static final String COSTS_HEADER =
+      "config,runner,parallelism,mode,checkpointing_ms,state_backend,events,users,records,"
+          + "wall_s,records_per_s,cpu_s,records_per_cpu_s,cpu_s_per_million,peak_heap_mb,"
+          + "peak_rss_mb,setup_cpu_s,ok";
+
+  final boolean quick;
+  Instant startedAt;
+  String loadAtStart;
+  String loadAtEnd;
+  String machine;
+  String input;
+  double elapsedSeconds;
+  final List<Result> runs = new ArrayList<>();
+  final List<Result> scaling = new ArrayList<>();
+  final List<String> generation = new ArrayList<>();
+  final List<String> failures = new ArrayList<>();
+  List<StateSize.Row> stateSizes = List.of();
+  List<String> jmhCsv = List.of();
+  Properties freshness;
+
+  Report(boolean quick) {
+    this.quick = quick;
+  }
+
+  void write(Path dir) throws IOException {
+    Files.createDirectories(dir);
+    Files.write(dir.resolve("costs.csv"), csv(runs));
+    Files.write(dir.resolve("scaling.csv"), csv(scaling));
+    if (!stateSizes.isEmpty()) {
+      List<String> lines = new ArrayList<>();
+      lines.add("session,events,distinct_pages,encoded_bytes");
+      for (StateSize.Row r : stateSizes) {
+        lines.add(r.name() + "," + r.events() + "," + r.pages() + "," + r.bytes());
+      }
+      Files.write(dir.resolve("state-size.csv"), lines);
+    }
+    if (!jmhCsv.isEmpty()) {
+      Files.write(dir.resolve("jmh-accumulator.csv"), jmhCsv);
+    }
+    charts(dir);
+    Files.writeString(dir.resolve("report.md"), markdown());
+  }
+
+  static List<String> csv(List<Result> results) {
+    List<String> lines = new ArrayList<>();
+    lines.add(COSTS_HEADER);
+    for (Result r : results) {
+      BenchSuite.Config c = r.config;
+      lines.add(
+          String.join(
+              ",",
+              quote(r.label),
+              c.runner(),
+              String.valueOf(c.parallelism()),
+              c.runner().equals("flink") ? (c.streaming() ? "streaming" : "batch") : "batch",
+              String.valueOf(c.checkpointing()),
+              c.backend(),
+              String.valueOf(r.events),
+              String.valueOf(r.users),
+              String.valueOf(r.records()),
+              f(r.wallSeconds()),
+              f(r.recordsPerSecond()),
+              f(r.cpuSeconds()),
+              f(r.recordsPerCpuSecond()),
+              f(r.cpuSecondsPerMillion()),
+              f(r.peakHeapMb()),
+              f(r.peakRssMb()),
+              f(r.setupCpuSeconds()),
+              String.valueOf(r.ok())));
+    }
+    return lines;
+  }
+
+  private static String quote(String s) {
+    return s.contains(",") || s.contains("\"") ? "\"" + s.replace("\"", "\"\"") + "\"" : s;
+  }
+
+  private static String f(double v) {
+    if (Double.isNaN(v) || Double.isInfinite(v)) {
+      return "";
+    }
+    return String.format(Locale.ROOT, "%.2f", v);
+  }
+
+  String markdown() {
+    StringBuilder md = new StringBuilder();
+    md.append("# sessionize benchmark report").append(quick ? " (--quick)" : "").append("\n\n");
+    md.append("- started: ").append(startedAt).append(", took ");
+    md.append(String.format(Locale.ROOT, "%.0f s%n", elapsedSeconds));
+    md.append("- machine: ").append(machine).append("\n");
+    md.append("- load (/proc/loadavg) at start: `").append(loadAtStart).append("`, at end: `");
+    md.append(loadAtEnd).append("`\n");
+    md.append("- input: ").append(input).append("\n");
+    for (String g : generation) {
+      md.append("- input generation (its own JVM, not counted below): ").append(g).append("\n");
+    }
+    md.append(
+        "\nEvery row is one JVM (`BenchRun`, -Xmx3g) running the whole pipeline (file source, parse,"
+            + " dedup, sessions, dashboard aggregation) with counting sinks. Records = records read"
+            + " (events + duplicates + malformed). Wall and CPU are taken around `run()` +"
+            + " `waitUntilFinish()` (CPU = utime + stime of /proc/self/stat, all threads); JVM start"
+            + " and pipeline construction are the setup CPU column. Records per CPU-s is the"
+            + " throughput of one fully used core. Peak heap is sampled every 50 ms; peak RSS is"
+            + " VmHWM. Streaming Flink rows read the same bounded files in streaming mode (state"
+            + " backend and checkpoints apply only there; checkpoints every 5 s).\n\n");
+    md.append("## Cost per runner\n\n");
+    md.append(table(runs));
+    md.append("\n![records per CPU-second](throughput.png)\n![CPU-s per million](cost.png)\n");
+    if (!scaling.isEmpty()) {
+      md.append("\n## Scaling\n\n");
+      md.append(
+          "The same configurations over inputs of more events (same users) and of more users"
+              + " (same events): `scaling.csv`, `scaling-events.png`, `scaling-users.png`. Cost is"
+              + " linear in events when CPU-s per million stays flat.\n\n");
+      md.append(table(scaling));
+      md.append("\n![scaling events](scaling-events.png)\n![scaling users](scaling-users.png)\n");
+    }
+    if (!stateSizes.isEmpty()) {
+      md.append("\n## State size (session accumulator, encoded)\n\n");
+      md.append("| session | events | distinct pages | encoded bytes |\n|---|---:|---:|---:|\n");
+      for (StateSize.Row r : stateSizes) {
+        md.append(
+            String.format("| %s | %d | %d | %d |%n", r.name(), r.events(), r.pages(), r.bytes()));
+      }
+      md.append("\nTarget: <= 300 bytes for the typical session.\n");
+    }
+    if (!jmhCsv.isEmpty()) {
+      md.append("\n## JMH: accumulator add / merge / encode, line splitting\n\n");
+      md.append(
+          "| benchmark | mode | score | error | unit | param |\n|---|---|---:|---:|---|---|\n");
+      for (String line : jmhCsv.subList(1, jmhCsv.size())) {
+        String[] f = line.replace("\"", "").split(",");
+        if (f.length >= 7) {
+          md.append(
+              String.format(
+                  "| %s | %s | %s | %s | %s | %s |%n",
+                  f[0].replace("dev.sessionize.bench.", "").replace("dev.sessionize.pipeline.", ""),
+                  f[1],
+                  round(f[4]),
+                  round(f[5]),
+                  f[6],
+                  f.length > 7 ? f[7] : ""));
+        }
+      }
+    }
+    if (freshness != null) {
+      md.append("\n## Dashboard freshness and Kafka -> Iceberg + Redis (FlinkRunner)\n\n");
+      md.append(freshness.getProperty("description", "")).append("\n\n");
+      md.append("| figure | value |\n|---|---:|\n");
+      for (String key : new TreeSetOf(freshness).keys()) {
+        if (!key.equals("description")) {
+          md.append("| ").append(key).append(" | ").append(freshness.getProperty(key));
+          md.append(" |\n");
+        }
+      }
+    }
+    if (!failures.isEmpty()) {
+      md.append("\n## Failures\n\n");
+      for (String f : failures) {
+        md.append("- ").append(f).append("\n");
+      }
+    }
+    return md.toString();
+  }
+
+  private static String round(String s) {
+    try {
+      return String.format(Locale.ROOT, "%.1f", Double.parseDouble(s));
+    } catch (NumberFormatException e) {
+      return s;
+    }
+  }
+
+  private static final class TreeSetOf {
+    private final Properties p;
+
+    TreeSetOf(Properties p) {
+      this.p = p;
+    }
+
+    List<String> keys() {
+      List<String> keys = new ArrayList<>(p.stringPropertyNames());
+      keys.sort(null);
+      return keys;
+    }
+  }
+
+  static String table(List<Result> results) {
+    StringBuilder md = new StringBuilder();
+    md.append(
+        "| config | events | users | records | wall s | records/s | CPU s | records per CPU-s |"
+            + " CPU-s per M records | peak heap MB | peak RSS MB | setup CPU s |\n");
+    md.append("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n");
+    for (Result r : results) {
+      if (!r.ok()) {
+        md.append(
+            String.format(
+                "| %s | %,d | %,d | failed (see Failures) |%n", r.label, r.events, r.users));
+        continue;
+      }
+      md.append(
+          String.format(
+              Locale.ROOT,
+              "| %s | %,d | %,d | %,d | %.1f | %,.0f | %.1f | %,.0f | %.1f | %.0f | %.0f | %.1f |%n",
+              r.label,
+              r.events,
+              r.users,
+              r.records(),
+              r.wallSeconds(),
+              r.recordsPerSecond(),
+              r.cpuSeconds(),
+              r.recordsPerCpuSecond(),
+              r.cpuSecondsPerMillion(),
+              r.peakHeapMb(),
+              r.peakRssMb(),
+              r.setupCpuSeconds()));
+    }
+    return md.toString();
+  }
+
+  private void charts(Path dir) throws IOException {
+    DefaultCategoryDataset perCpu = new DefaultCategoryDataset();
+    DefaultCategoryDataset cost = new DefaultCategoryDataset();
+    for (Result r : runs) {
+      if (r.ok()) {
+        perCpu.addValue(r.recordsPerCpuSecond(), "records per CPU-s", r.label);
+        perCpu.addValue(r.recordsPerSecond(), "records per wall s", r.label);
+        cost.addValue(r.cpuSecondsPerMillion(), "CPU-s per million records", r.label);
+        cost.addValue(r.peakRssMb() / 100, "peak RSS (100 MB)", r.label);
+      }
+    }
+    bar(dir.resolve("throughput.png"), "Throughput per runner", "records/s", perCpu);
+    bar(dir.resolve("cost.png"), "Cost per runner", "CPU-s / M records; RSS / 100 MB", cost);
+    XYSeriesCollection byEvents = new XYSeriesCollection();
+    XYSeriesCollection byUsers = new XYSeriesCollection();
+    for (Result r : scaling) {
+      if (!r.ok()) {
+        continue;
+      }
+      // The events sweep runs in batch mode, the users sweep in streaming mode (BenchSuite).
+      if (!r.config.streaming()) {
+        series(byEvents, r.config.label() + " CPU-s").add(r.events, r.cpuSeconds());
+      } else {
+        series(byUsers, r.config.label() + " records/CPU-s").add(r.users, r.recordsPerCpuSecond());
+      }
+    }
+    xy(dir.resolve("scaling-events.png"), "CPU seconds vs events", "events", "CPU s", byEvents);
+    xy(
+        dir.resolve("scaling-users.png"),
+        "Throughput vs users",
+        "users",
+        "records per CPU-s",
+        byUsers);
+  }
+
+  private static XYSeries series(XYSeriesCollection c, String key) {
+    for (int i = 0; i < c.getSeriesCount(); i++) {
+      if (c.getSeriesKey(i).equals(key)) {
+        return c.getSeries(i);
+      }
+    }
+    XYSeries s = new XYSeries(key);
+    c.addSeries(s);
+    return s;
+  }
+
+  private static void bar(Path file, String title, String axis, DefaultCategoryDataset data)
+      throws IOException {
+    JFreeChart chart =
+        ChartFactory.createBarChart(
+            title, null, axis, data, PlotOrientation.VERTICAL, true, false, false);
+    chart.getCategoryPlot().getDomainAxis().setCategoryLabelPositions(CategoryLabelPositions.UP_45);
+    chart.setBackgroundPaint(Color.WHITE);
+    ChartUtils.saveChartAsPNG(file.toFile(), chart, 1100, 650);
+  }
+
+  private static void xy(Path file, String title, String x, String y, XYSeriesCollection data)
+      throws IOException {
+    JFreeChart chart =
+        ChartFactory.createXYLineChart(
+            title, x, y, data, PlotOrientation.VERTICAL, true, false, false);
+    chart.setBackgroundPaint(Color.WHITE);
+    ChartUtils.saveChartAsPNG(file.toFile(), chart, 900, 550);
+  }
+}
