@@ -243,7 +243,7 @@ public final class SessionsTable {
     }
     // Iceberg retries a commit that lost a race with another writer (refresh, re-apply, up to
     // commit.retry.num-retries times); when another writer keeps winning beyond that, wait and
-    // try again with the same files, unless the commit got in after all.
+    // try again with the same files (up to 30 times), unless the commit got in after all.
     BackOff backoff = CONFLICT_BACKOFF.backoff();
     while (true) {
       RowDelta delta = table.newRowDelta();
@@ -275,7 +275,7 @@ public final class SessionsTable {
       FluentBackoff.DEFAULT
           .withInitialBackoff(org.joda.time.Duration.millis(200))
           .withMaxBackoff(org.joda.time.Duration.standardSeconds(10))
-          .withMaxRetries(10);
+          .withMaxRetries(30);
 
   /** Whether a snapshot of the table carries {@code commitId}. */
   static boolean committed(Table table, String commitId) {

@@ -87,8 +87,19 @@ public class OutageIT {
     return SessionizationPipeline.run(options);
   }
 
+  /** Null while the job runs; else its state and why it ended. */
   private static String gone(PipelineResult result) {
-    return result.getState().isTerminal() ? "state " + result.getState() : null;
+    if (!result.getState().isTerminal()) {
+      return null;
+    }
+    try {
+      result.waitUntilFinish(org.joda.time.Duration.millis(1));
+      return "state " + result.getState();
+    } catch (RuntimeException e) {
+      java.io.StringWriter trace = new java.io.StringWriter();
+      e.printStackTrace(new java.io.PrintWriter(trace));
+      return "state " + result.getState() + ": " + trace;
+    }
   }
 
   /**
@@ -198,12 +209,13 @@ public class OutageIT {
   }
 
   /**
-   * Another writer commits to the table all the time (property updates: each one a new metadata
-   * version), so the job's commits lose races and are retried; no row is lost or doubled.
+   * Another writer commits to the table while the job does (a property update every 300 ms: each
+   * one a new metadata version) until the job's commits have lost three races and been retried; no
+   * row is lost or doubled.
    */
   @Test
   public void icebergCommitConflictsAreRetried() throws Exception {
-    RestartScenario s = new RestartScenario(7103L, 1_200, 40, PARTITIONS);
+    RestartScenario s = new RestartScenario(7103L, 600, 20, PARTITIONS);
     File warehouse = tmp.newFolder("warehouse");
     Table other = SessionsTable.openOrCreate(warehouse.getPath(), "sessionize.sessions");
     kafka.createTopic("conflicts", PARTITIONS);
@@ -211,15 +223,23 @@ public class OutageIT {
     kafka.produce("conflicts", PARTITIONS, s.secondHalf);
     AtomicBoolean stop = new AtomicBoolean();
     AtomicLong otherCommits = new AtomicLong();
+    long retriedBefore = CommitAttempts.RETRIED.get();
+    // Until three of the job's commits had to be retried (or for 90 s at most), so the job
+    // finishes in bounded time even on a slow machine.
+    long until = System.currentTimeMillis() + 90_000;
     Thread writer =
         new Thread(
             () -> {
-              for (long i = 0; !stop.get(); i++) {
+              for (long i = 0;
+                  !stop.get()
+                      && CommitAttempts.RETRIED.get() - retriedBefore < 3
+                      && System.currentTimeMillis() < until;
+                  i++) {
                 try {
                   other.refresh();
                   other.updateProperties().set("other-writer.tick", Long.toString(i)).commit();
                   otherCommits.incrementAndGet();
-                  Thread.sleep(20);
+                  Thread.sleep(300);
                 } catch (InterruptedException e) {
                   return;
                 } catch (RuntimeException e) {
@@ -228,7 +248,6 @@ public class OutageIT {
               }
             },
             "other-writer");
-    long retriedBefore = CommitAttempts.RETRIED.get();
     writer.start();
     PipelineResult result =
         startJob(
