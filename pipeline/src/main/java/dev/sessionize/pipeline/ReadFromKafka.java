@@ -38,6 +38,7 @@ public class ReadFromKafka extends PTransform<PBegin, PCollection<RawRecord>> {
   private final EventParser parser;
   private final Duration maxOutOfOrderness;
   private final Duration idleTimeout;
+  private final KafkaClientProperties clientProperties;
 
   ReadFromKafka(
       String bootstrapServers,
@@ -46,7 +47,9 @@ public class ReadFromKafka extends PTransform<PBegin, PCollection<RawRecord>> {
       String startingOffsets,
       EventParser parser,
       Duration maxOutOfOrderness,
-      Duration idleTimeout) {
+      Duration idleTimeout,
+      KafkaClientProperties clientProperties) {
+    this.clientProperties = clientProperties;
     this.bootstrapServers = bootstrapServers;
     this.topic = topic;
     this.groupId = groupId;
@@ -70,6 +73,7 @@ public class ReadFromKafka extends PTransform<PBegin, PCollection<RawRecord>> {
                     Map.of(
                         ConsumerConfig.GROUP_ID_CONFIG, groupId,
                         ConsumerConfig.AUTO_OFFSET_RESET_CONFIG, startingOffsets))
+                .withConsumerFactoryFn(clientProperties.consumers())
                 .withTimestampPolicyFactory(
                     EventTimePolicy.factory(parser, maxOutOfOrderness, idleTimeout, Clock.system()))
                 .commitOffsetsInFinalize())

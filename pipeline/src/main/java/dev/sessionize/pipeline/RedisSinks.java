@@ -1,15 +1,31 @@
 package dev.sessionize.pipeline;
 
+import dev.sessionize.transforms.SessionizeMetrics;
 import dev.sessionize.transforms.model.DashboardMinute;
 import dev.sessionize.transforms.model.Session;
+import java.io.IOException;
+import java.io.InputStream;
 import java.io.Serializable;
+import java.nio.file.Files;
+import java.nio.file.Paths;
+import java.security.GeneralSecurityException;
+import java.security.KeyStore;
+import java.security.cert.Certificate;
+import java.security.cert.CertificateFactory;
+import javax.net.ssl.SSLContext;
+import javax.net.ssl.SSLParameters;
+import javax.net.ssl.SSLSocketFactory;
+import javax.net.ssl.TrustManagerFactory;
 import org.apache.beam.sdk.coders.KvCoder;
 import org.apache.beam.sdk.coders.StringUtf8Coder;
 import org.apache.beam.sdk.coders.VarLongCoder;
-import org.apache.beam.sdk.io.redis.RedisConnectionConfiguration;
-import org.apache.beam.sdk.io.redis.RedisIO;
+import org.apache.beam.sdk.metrics.Counter;
 import org.apache.beam.sdk.state.StateSpec;
 import org.apache.beam.sdk.state.StateSpecs;
+import org.apache.beam.sdk.state.TimeDomain;
+import org.apache.beam.sdk.state.Timer;
+import org.apache.beam.sdk.state.TimerSpec;
+import org.apache.beam.sdk.state.TimerSpecs;
 import org.apache.beam.sdk.state.ValueState;
 import org.apache.beam.sdk.transforms.DoFn;
 import org.apache.beam.sdk.transforms.Flatten;
@@ -18,6 +34,8 @@ import org.apache.beam.sdk.transforms.PTransform;
 import org.apache.beam.sdk.transforms.ParDo;
 import org.apache.beam.sdk.transforms.windowing.GlobalWindows;
 import org.apache.beam.sdk.transforms.windowing.Window;
+import org.apache.beam.sdk.util.BackOff;
+import org.apache.beam.sdk.util.FluentBackoff;
 import org.apache.beam.sdk.values.KV;
 import org.apache.beam.sdk.values.PCollection;
 import org.apache.beam.sdk.values.PCollectionList;
@@ -25,44 +43,124 @@ import org.apache.beam.sdk.values.PDone;
 import org.apache.beam.sdk.values.TypeDescriptors;
 import org.checkerframework.checker.nullness.qual.Nullable;
 import org.joda.time.Duration;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+import redis.clients.jedis.DefaultJedisClientConfig;
+import redis.clients.jedis.HostAndPort;
+import redis.clients.jedis.JedisPooled;
+import redis.clients.jedis.exceptions.JedisException;
+import redis.clients.jedis.params.SetParams;
 
 /**
- * The Redis sinks, on Beam's RedisIO. Every write is a SET with a TTL of the whole accumulated
- * value (never INCRBY: panes repeat), so a retried bundle or a re-fired pane writes the same thing
- * again and the result is the same.
+ * The Redis sinks. Every write is a SET with a TTL of the whole accumulated value (never INCRBY:
+ * panes repeat), so a retried write or a re-fired pane writes the same thing again and the result
+ * is the same.
+ *
+ * <p>The writes go through {@link SetWithRetryFn}, not Beam's {@code RedisIO.write()}: RedisIO
+ * sends a bundle's writes in {@code finishBundle} and throws when Redis is unreachable, which fails
+ * the bundle, and a failed bundle fails the whole job on the DirectRunner (and restarts it on
+ * Flink). Here a write that fails stays in keyed state (the newest value per Redis key) and is
+ * retried on a processing-time timer with exponential backoff, so an outage of Redis never stops
+ * the sessions or the dead letters, and the dashboard catches up when Redis is back.
  */
 public final class RedisSinks {
   private RedisSinks() {}
 
-  /** Where Redis is: host, port, password (from the environment, never the command line), TLS. */
+  /**
+   * Where Redis is: host, port, the name of the environment variable with the password (read by the
+   * process that connects, so the password is never part of the pipeline), TLS, and an optional PEM
+   * file of the certificate authorities to trust (else the JVM's).
+   */
   public static final class Endpoint implements Serializable {
-    private static final long serialVersionUID = 1L;
+    private static final long serialVersionUID = 2L;
     final String host;
     final int port;
-    final @Nullable String password;
+    final @Nullable String passwordEnv;
     final boolean tls;
+    final @Nullable String caFile;
 
-    public Endpoint(String host, int port, @Nullable String password, boolean tls) {
+    public Endpoint(
+        String host, int port, @Nullable String passwordEnv, boolean tls, @Nullable String caFile) {
       this.host = host;
       this.port = port;
-      this.password = password;
+      this.passwordEnv = passwordEnv;
       this.tls = tls;
+      this.caFile = caFile == null || caFile.isBlank() ? null : caFile;
     }
 
-    RedisConnectionConfiguration configuration() {
-      RedisConnectionConfiguration c = RedisConnectionConfiguration.create(host, port);
-      if (password != null && !password.isEmpty()) {
-        c = c.withAuth(password);
+    /** The password from the environment of this process; null when unset or empty. */
+    @Nullable String password() {
+      String password =
+          passwordEnv == null || passwordEnv.isEmpty() ? null : System.getenv(passwordEnv);
+      return password == null || password.isEmpty() ? null : password;
+    }
+
+    /** A client configuration with AUTH (when a password is set) and TLS (when asked for). */
+    public DefaultJedisClientConfig clientConfig(int timeoutMillis) {
+      DefaultJedisClientConfig.Builder config =
+          DefaultJedisClientConfig.builder()
+              .connectionTimeoutMillis(timeoutMillis)
+              .socketTimeoutMillis(timeoutMillis)
+              .password(password())
+              .ssl(tls || caFile != null);
+      if (tls || caFile != null) {
+        // Check the server's name against its certificate, as HTTPS does.
+        SSLParameters parameters = new SSLParameters();
+        parameters.setEndpointIdentificationAlgorithm("HTTPS");
+        config.sslParameters(parameters);
+        if (caFile != null) {
+          config.sslSocketFactory(trusting(caFile));
+        }
       }
-      return tls ? c.enableSSL() : c;
+      return config.build();
+    }
+
+    public HostAndPort hostAndPort() {
+      return new HostAndPort(host, port);
+    }
+
+    /** For messages: where, never the password. */
+    @Override
+    public String toString() {
+      return (tls || caFile != null ? "rediss://" : "redis://") + host + ":" + port;
     }
   }
 
-  private static RedisIO.Write setWithTtl(Endpoint endpoint, Duration ttl) {
-    return RedisIO.write()
-        .withConnectionConfiguration(endpoint.configuration())
-        .withMethod(RedisIO.Write.Method.SET)
-        .withExpireTime(ttl.getMillis());
+  /** A TLS socket factory trusting the certificates of a PEM file. */
+  static SSLSocketFactory trusting(String pemFile) {
+    try (InputStream in = Files.newInputStream(Paths.get(pemFile))) {
+      KeyStore trust = KeyStore.getInstance(KeyStore.getDefaultType());
+      trust.load(null, null);
+      int i = 0;
+      for (Certificate cert : CertificateFactory.getInstance("X.509").generateCertificates(in)) {
+        trust.setCertificateEntry("ca-" + i++, cert);
+      }
+      if (i == 0) {
+        throw new IllegalArgumentException("no certificate in " + pemFile);
+      }
+      TrustManagerFactory tmf =
+          TrustManagerFactory.getInstance(TrustManagerFactory.getDefaultAlgorithm());
+      tmf.init(trust);
+      SSLContext context = SSLContext.getInstance("TLS");
+      context.init(null, tmf.getTrustManagers(), null);
+      return context.getSocketFactory();
+    } catch (IOException | GeneralSecurityException e) {
+      throw new IllegalArgumentException(
+          "cannot read the certificates of " + pemFile + ": " + e.getClass().getSimpleName(), e);
+    }
+  }
+
+  private static PTransform<PCollection<KV<String, String>>, PDone> setWithTtl(
+      Endpoint endpoint, Duration ttl) {
+    return new PTransform<PCollection<KV<String, String>>, PDone>() {
+      @Override
+      public PDone expand(PCollection<KV<String, String>> writes) {
+        writes
+            .apply("InGlobalWindow", Window.into(new GlobalWindows()))
+            .apply("SetWithRetry", ParDo.of(new SetWithRetryFn(endpoint, ttl.getMillis())));
+        return PDone.in(writes.getPipeline());
+      }
+    };
   }
 
   /**
@@ -138,6 +236,117 @@ public final class RedisSinks {
         newest.write(start);
         out.output(
             KV.of(element.getKey(), DashboardMinute.keyFor(new org.joda.time.Instant(start))));
+      }
+    }
+  }
+
+  /**
+   * SET key value PX ttl, keyed by the Redis key. A write that fails is kept in state (only the
+   * newest value of a key: every value is a whole document) and retried by a processing-time timer;
+   * after a failure, writes of every key of this instance wait for the backoff (100 ms doubling up
+   * to 5 s, Beam's {@link FluentBackoff}) instead of each trying a dead server. Counters: {@code
+   * redis_writes}, {@code redis_write_failures}.
+   */
+  static class SetWithRetryFn extends DoFn<KV<String, String>, Void> {
+    private static final Logger LOG = LoggerFactory.getLogger(SetWithRetryFn.class);
+    private static final FluentBackoff BACKOFF =
+        FluentBackoff.DEFAULT
+            .withInitialBackoff(org.joda.time.Duration.millis(100))
+            .withMaxBackoff(org.joda.time.Duration.standardSeconds(5));
+    private static final int TIMEOUT_MILLIS = 2_000;
+
+    private final Endpoint endpoint;
+    private final long ttlMillis;
+    private final Counter writes = SessionizeMetrics.counter("redis_writes");
+    private final Counter failures = SessionizeMetrics.counter("redis_write_failures");
+    private transient JedisPooled jedis;
+    private transient BackOff backoff;
+    private transient long retryAt;
+    private transient boolean down;
+
+    @StateId("pending")
+    private final StateSpec<ValueState<KV<String, String>>> pendingSpec =
+        StateSpecs.value(KvCoder.of(StringUtf8Coder.of(), StringUtf8Coder.of()));
+
+    @TimerId("retry")
+    private final TimerSpec retrySpec = TimerSpecs.timer(TimeDomain.PROCESSING_TIME);
+
+    SetWithRetryFn(Endpoint endpoint, long ttlMillis) {
+      this.endpoint = endpoint;
+      this.ttlMillis = ttlMillis;
+    }
+
+    @Setup
+    public void setup() {
+      jedis = new JedisPooled(endpoint.hostAndPort(), endpoint.clientConfig(TIMEOUT_MILLIS));
+      backoff = BACKOFF.backoff();
+    }
+
+    @Teardown
+    public void teardown() {
+      if (jedis != null) {
+        jedis.close();
+      }
+    }
+
+    @ProcessElement
+    public void process(
+        @Element KV<String, String> write,
+        @StateId("pending") ValueState<KV<String, String>> pending,
+        @TimerId("retry") Timer retry) {
+      attempt(write, pending, retry);
+    }
+
+    @OnTimer("retry")
+    public void onRetry(
+        @StateId("pending") ValueState<KV<String, String>> pending, @TimerId("retry") Timer retry) {
+      KV<String, String> write = pending.read();
+      if (write != null) {
+        attempt(write, pending, retry);
+      }
+    }
+
+    private void attempt(
+        KV<String, String> write, ValueState<KV<String, String>> pending, Timer retry) {
+      long now = System.currentTimeMillis();
+      if (now < retryAt) {
+        pending.write(write);
+        retry.offset(org.joda.time.Duration.millis(retryAt - now)).setRelative();
+        return;
+      }
+      try {
+        jedis.set(write.getKey(), write.getValue(), SetParams.setParams().px(ttlMillis));
+        writes.inc();
+        pending.clear();
+        if (down) {
+          down = false;
+          LOG.info("Redis at {} answers again: catching up on the dashboard writes", endpoint);
+          backoff = BACKOFF.backoff();
+        }
+        retryAt = 0;
+      } catch (JedisException e) {
+        failures.inc();
+        long wait;
+        try {
+          wait = backoff.nextBackOffMillis();
+        } catch (IOException impossible) {
+          wait = BackOff.STOP;
+        }
+        if (wait == BackOff.STOP) {
+          wait = 5_000;
+        }
+        if (!down) {
+          down = true;
+          // Jedis' messages name the server and the error, never the password.
+          LOG.warn(
+              "Redis at {} failed ({}: {}): dashboard writes are kept and retried with backoff",
+              endpoint,
+              e.getClass().getSimpleName(),
+              e.getMessage());
+        }
+        retryAt = now + wait;
+        pending.write(write);
+        retry.offset(org.joda.time.Duration.millis(wait)).setRelative();
       }
     }
   }

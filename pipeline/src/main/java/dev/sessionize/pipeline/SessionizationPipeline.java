@@ -205,6 +205,38 @@ public final class SessionizationPipeline {
 
     void setRedisTls(boolean value);
 
+    @Description(
+        "PEM file of the certificate authorities to trust for Redis over TLS (implies"
+            + " --redisTls=true); empty means the JVM's trust store.")
+    @Default.String("")
+    String getRedisCaFile();
+
+    void setRedisCaFile(String value);
+
+    @Description(
+        "Java properties file of Kafka client settings for every consumer, producer and admin"
+            + " client of the job: security.protocol, sasl.mechanism, sasl.jaas.config, ssl.*;"
+            + " a value ${env:NAME} is read from the environment. Secrets go here or in the"
+            + " environment, never on the command line.")
+    @Default.String("")
+    String getKafkaPropertiesFile();
+
+    void setKafkaPropertiesFile(String value);
+
+    @Description(
+        "Check at launch that the Kafka broker and Redis answer and accept the credentials"
+            + " (within --preflightTimeout); false skips the check.")
+    @Default.Boolean(true)
+    boolean getPreflight();
+
+    void setPreflight(boolean value);
+
+    @Description("How long the launch checks wait for each server.")
+    @Default.String("10s")
+    String getPreflightTimeout();
+
+    void setPreflightTimeout(String value);
+
     @Description("Time to live of the dash:minute:* documents.")
     @Default.String("48h")
     String getDashboardTtl();
@@ -356,6 +388,14 @@ public final class SessionizationPipeline {
   /** Validates the options, builds the pipeline and starts it. */
   public static PipelineResult run(Options options) {
     SessionizeConfig config = config(options);
+    if (options.getPreflight()) {
+      List<String> unreachable = Preflight.check(options);
+      if (!unreachable.isEmpty()) {
+        throw new InvalidOptionsException(unreachable);
+      }
+    }
+    KafkaClientProperties kafkaProperties =
+        KafkaClientProperties.of(options.getKafkaPropertiesFile());
     Duration maxFutureSkew = DurationOption.parse(options.getMaxFutureSkew());
     boolean kafka = "kafka".equals(options.getSource());
     Pipeline pipeline = Pipeline.create(options);
@@ -370,7 +410,8 @@ public final class SessionizationPipeline {
                     options.getStartingOffsets(),
                     new EventParser(options.getMaxRecordBytes(), maxFutureSkew),
                     config.maxOutOfOrderness(),
-                    DurationOption.parse(options.getIdleTimeout())))
+                    DurationOption.parse(options.getIdleTimeout()),
+                    kafkaProperties))
             : pipeline.apply("ReadRecords", ReadJsonLines.from(options.getInput()));
     SessionizeClickstream sessionize =
         SessionizeClickstream.of(
@@ -402,12 +443,7 @@ public final class SessionizationPipeline {
           .apply("WriteSessions", WriteJsonLines.to(folder + "/sessions").withFlushInterval(flush));
     }
     if ("redis".equals(options.getDashboardSink())) {
-      RedisSinks.Endpoint redis =
-          new RedisSinks.Endpoint(
-              options.getRedisHost(),
-              options.getRedisPort(),
-              System.getenv(options.getRedisPasswordEnv()),
-              options.getRedisTls());
+      RedisSinks.Endpoint redis = redisEndpoint(options);
       out.get(SessionizeClickstream.DASHBOARD)
           .apply(
               "WriteDashboard",
@@ -432,7 +468,8 @@ public final class SessionizationPipeline {
           new WriteDeadLettersToKafka(
               options.getBootstrapServers(),
               options.getDeadLetterTopic(),
-              options.getDeadLetterExactlyOnce() ? options.getGroupId() + "-dead-letters" : null));
+              options.getDeadLetterExactlyOnce() ? options.getGroupId() + "-dead-letters" : null,
+              kafkaProperties));
     } else {
       deadLetters
           .apply(
@@ -441,6 +478,16 @@ public final class SessionizationPipeline {
           .apply("WriteDeadLetters", WriteJsonLines.to(folder + "/dead-letters"));
     }
     return pipeline.run();
+  }
+
+  /** Where the dashboard's Redis is; the password stays in the environment until connecting. */
+  static RedisSinks.Endpoint redisEndpoint(Options options) {
+    return new RedisSinks.Endpoint(
+        options.getRedisHost(),
+        options.getRedisPort(),
+        options.getRedisPasswordEnv(),
+        options.getRedisTls(),
+        options.getRedisCaFile());
   }
 
   /**
@@ -525,6 +572,7 @@ public final class SessionizationPipeline {
     range(problems, "maxRecordBytes", o.getMaxRecordBytes(), 1, 16 << 20);
     range(problems, "maxPagesPerSession", o.getMaxPagesPerSession(), 1, 10_000);
     range(problems, "redisPort", o.getRedisPort(), 1, 65_535);
+    problems.addAll(SecretOptions.validate(o));
     if (o.getReportingCurrency() == null || !CURRENCY.matcher(o.getReportingCurrency()).matches()) {
       problems.add(
           "--reportingCurrency="

@@ -18,6 +18,10 @@ import java.util.Map;
 import java.util.Set;
 import java.util.TreeMap;
 import java.util.UUID;
+import org.apache.beam.sdk.util.BackOff;
+import org.apache.beam.sdk.util.FluentBackoff;
+import org.apache.iceberg.DataFile;
+import org.apache.iceberg.DeleteFile;
 import org.apache.iceberg.PartitionKey;
 import org.apache.iceberg.PartitionSpec;
 import org.apache.iceberg.RowDelta;
@@ -33,6 +37,7 @@ import org.apache.iceberg.data.InternalRecordWrapper;
 import org.apache.iceberg.data.Record;
 import org.apache.iceberg.data.parquet.GenericParquetWriter;
 import org.apache.iceberg.deletes.EqualityDeleteWriter;
+import org.apache.iceberg.exceptions.CommitFailedException;
 import org.apache.iceberg.io.DataWriter;
 import org.apache.iceberg.io.OutputFile;
 import org.apache.iceberg.parquet.Parquet;
@@ -159,10 +164,8 @@ public final class SessionsTable {
    */
   public static boolean commit(Table table, Collection<Session> rows, String commitId) {
     table.refresh();
-    for (Snapshot snapshot : table.snapshots()) {
-      if (commitId.equals(snapshot.summary().get(COMMIT_ID))) {
-        return false;
-      }
+    if (committed(table, commitId)) {
+      return false;
     }
     Map<String, Session> latest = new HashMap<>();
     Set<String> superseded = new HashSet<>();
@@ -193,7 +196,8 @@ public final class SessionsTable {
       }
     }
 
-    RowDelta delta = table.newRowDelta();
+    List<DataFile> dataFiles = new ArrayList<>();
+    List<DeleteFile> deleteFiles = new ArrayList<>();
     String prefix = commitId.substring(0, 16) + "-" + UUID.randomUUID();
     try {
       for (Map.Entry<String, PartitionKey> partition : keys.entrySet()) {
@@ -215,7 +219,7 @@ public final class SessionsTable {
             w.write(r);
           }
         }
-        delta.addDeletes(deleteWriter.toDeleteFile());
+        deleteFiles.add(deleteWriter.toDeleteFile());
         List<Record> rowsHere = inserts.get(path);
         if (rowsHere != null) {
           DataWriter<Record> dataWriter =
@@ -231,14 +235,56 @@ public final class SessionsTable {
               w.write(r);
             }
           }
-          delta.addRows(dataWriter.toDataFile());
+          dataFiles.add(dataWriter.toDataFile());
         }
       }
     } catch (IOException e) {
       throw new UncheckedIOException(e);
     }
-    delta.set(COMMIT_ID, commitId).commit();
-    return true;
+    // Iceberg retries a commit that lost a race with another writer (refresh, re-apply, up to
+    // commit.retry.num-retries times); when another writer keeps winning beyond that, wait and
+    // try again with the same files (up to 30 times), unless the commit got in after all.
+    BackOff backoff = CONFLICT_BACKOFF.backoff();
+    while (true) {
+      RowDelta delta = table.newRowDelta();
+      deleteFiles.forEach(delta::addDeletes);
+      dataFiles.forEach(delta::addRows);
+      try {
+        delta.set(COMMIT_ID, commitId).commit();
+        return true;
+      } catch (CommitFailedException e) {
+        long wait;
+        try {
+          wait = backoff.nextBackOffMillis();
+          if (wait == BackOff.STOP) {
+            throw e;
+          }
+          Thread.sleep(wait);
+        } catch (IOException | InterruptedException stop) {
+          throw e;
+        }
+        table.refresh();
+        if (committed(table, commitId)) {
+          return false;
+        }
+      }
+    }
+  }
+
+  private static final FluentBackoff CONFLICT_BACKOFF =
+      FluentBackoff.DEFAULT
+          .withInitialBackoff(org.joda.time.Duration.millis(200))
+          .withMaxBackoff(org.joda.time.Duration.standardSeconds(10))
+          .withMaxRetries(30);
+
+  /** Whether a snapshot of the table carries {@code commitId}. */
+  static boolean committed(Table table, String commitId) {
+    for (Snapshot snapshot : table.snapshots()) {
+      if (commitId.equals(snapshot.summary().get(COMMIT_ID))) {
+        return true;
+      }
+    }
+    return false;
   }
 
   private static OutputFile newFile(Table table, PartitionKey partition, String name) {

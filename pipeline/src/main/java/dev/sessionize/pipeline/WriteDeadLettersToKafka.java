@@ -23,9 +23,14 @@ public class WriteDeadLettersToKafka extends PTransform<PCollection<DeadLetter>,
   private final String bootstrapServers;
   private final String topic;
   private final @Nullable String exactlyOnceGroup;
+  private final KafkaClientProperties clientProperties;
 
   WriteDeadLettersToKafka(
-      String bootstrapServers, String topic, @Nullable String exactlyOnceGroup) {
+      String bootstrapServers,
+      String topic,
+      @Nullable String exactlyOnceGroup,
+      KafkaClientProperties clientProperties) {
+    this.clientProperties = clientProperties;
     this.bootstrapServers = bootstrapServers;
     this.topic = topic;
     this.exactlyOnceGroup = exactlyOnceGroup;
@@ -38,7 +43,8 @@ public class WriteDeadLettersToKafka extends PTransform<PCollection<DeadLetter>,
             .withBootstrapServers(bootstrapServers)
             .withTopic(topic)
             .withKeySerializer(StringSerializer.class)
-            .withValueSerializer(StringSerializer.class);
+            .withValueSerializer(StringSerializer.class)
+            .withProducerFactoryFn(clientProperties.<String, String>producers());
     return deadLetters
         .apply(
             "KeyByUser",
@@ -46,6 +52,12 @@ public class WriteDeadLettersToKafka extends PTransform<PCollection<DeadLetter>,
                     TypeDescriptors.kvs(TypeDescriptors.strings(), TypeDescriptors.strings()))
                 .via((DeadLetter d) -> KV.of(d.userId(), d.toJson())))
         .setCoder(KvCoder.of(NullableCoder.of(StringUtf8Coder.of()), StringUtf8Coder.of()))
-        .apply("WriteKafka", exactlyOnceGroup == null ? write : write.withEOS(1, exactlyOnceGroup));
+        .apply(
+            "WriteKafka",
+            exactlyOnceGroup == null
+                ? write
+                : write
+                    .withEOS(1, exactlyOnceGroup)
+                    .withConsumerFactoryFn(clientProperties.consumers()));
   }
 }

@@ -15,6 +15,9 @@ import kafka.server.KafkaRaftServer;
 import org.apache.kafka.clients.admin.Admin;
 import org.apache.kafka.clients.admin.AdminClientConfig;
 import org.apache.kafka.clients.admin.NewTopic;
+import org.apache.kafka.clients.admin.ScramCredentialInfo;
+import org.apache.kafka.clients.admin.ScramMechanism;
+import org.apache.kafka.clients.admin.UserScramCredentialUpsertion;
 import org.apache.kafka.clients.consumer.ConsumerConfig;
 import org.apache.kafka.clients.consumer.ConsumerRecord;
 import org.apache.kafka.clients.consumer.KafkaConsumer;
@@ -31,30 +34,63 @@ import org.apache.kafka.common.utils.Time;
  * from the Maven jars, on free loopback ports, with its log in a temporary folder.
  */
 public final class LocalKafka implements AutoCloseable {
-  private final KafkaRaftServer server;
+  private KafkaRaftServer server;
+  private final Properties config;
   private final Path logDir;
   private final String bootstrapServers;
+  private final String saslBootstrapServers;
 
-  private LocalKafka(KafkaRaftServer server, Path logDir, String bootstrapServers) {
+  private LocalKafka(
+      KafkaRaftServer server,
+      Properties config,
+      Path logDir,
+      String bootstrapServers,
+      String saslBootstrapServers) {
     this.server = server;
+    this.config = config;
     this.logDir = logDir;
     this.bootstrapServers = bootstrapServers;
+    this.saslBootstrapServers = saslBootstrapServers;
   }
 
   public static LocalKafka start() throws IOException {
+    return start(false);
+  }
+
+  /**
+   * A broker with a second listener, SASL_PLAINTEXT with SCRAM-SHA-512, next to the PLAINTEXT one
+   * (which the broker itself and the test's own clients use); add users with {@link #addScramUser}.
+   */
+  public static LocalKafka startWithScram() throws IOException {
+    return start(true);
+  }
+
+  private static LocalKafka start(boolean scram) throws IOException {
     int brokerPort = freePort();
     int controllerPort = freePort();
+    int saslPort = scram ? freePort() : -1;
     Path logDir = Files.createTempDirectory("sessionize-kafka");
     Properties p = new Properties();
     p.put("process.roles", "broker,controller");
     p.put("node.id", "1");
     p.put("controller.quorum.voters", "1@127.0.0.1:" + controllerPort);
+    String sasl = scram ? ",SASL_PLAINTEXT://127.0.0.1:" + saslPort : "";
     p.put(
         "listeners",
-        "PLAINTEXT://127.0.0.1:" + brokerPort + ",CONTROLLER://127.0.0.1:" + controllerPort);
-    p.put("advertised.listeners", "PLAINTEXT://127.0.0.1:" + brokerPort);
+        "PLAINTEXT://127.0.0.1:" + brokerPort + sasl + ",CONTROLLER://127.0.0.1:" + controllerPort);
+    p.put("advertised.listeners", "PLAINTEXT://127.0.0.1:" + brokerPort + sasl);
     p.put("controller.listener.names", "CONTROLLER");
-    p.put("listener.security.protocol.map", "PLAINTEXT:PLAINTEXT,CONTROLLER:PLAINTEXT");
+    p.put(
+        "listener.security.protocol.map",
+        "PLAINTEXT:PLAINTEXT,CONTROLLER:PLAINTEXT"
+            + (scram ? ",SASL_PLAINTEXT:SASL_PLAINTEXT" : ""));
+    if (scram) {
+      p.put("sasl.enabled.mechanisms", "SCRAM-SHA-512");
+      p.put("listener.name.sasl_plaintext.sasl.enabled.mechanisms", "SCRAM-SHA-512");
+      p.put(
+          "listener.name.sasl_plaintext.scram-sha-512.sasl.jaas.config",
+          "org.apache.kafka.common.security.scram.ScramLoginModule required;");
+    }
     p.put("inter.broker.listener.name", "PLAINTEXT");
     p.put("log.dirs", logDir.toString());
     p.put("offsets.topic.replication.factor", "1");
@@ -68,11 +104,73 @@ public final class LocalKafka implements AutoCloseable {
         "version=1\ncluster.id=" + Uuid.randomUuid() + "\nnode.id=1\n");
     KafkaRaftServer server = new KafkaRaftServer(new KafkaConfig(p), Time.SYSTEM);
     server.startup();
-    return new LocalKafka(server, logDir, "127.0.0.1:" + brokerPort);
+    return new LocalKafka(
+        server, p, logDir, "127.0.0.1:" + brokerPort, scram ? "127.0.0.1:" + saslPort : null);
   }
 
+  /** The PLAINTEXT listener. */
   public String bootstrapServers() {
     return bootstrapServers;
+  }
+
+  /** The SASL_PLAINTEXT (SCRAM-SHA-512) listener of {@link #startWithScram}. */
+  public String saslBootstrapServers() {
+    return saslBootstrapServers;
+  }
+
+  /**
+   * Creates (or replaces) a SCRAM-SHA-512 user through the Admin API and waits until the SASL
+   * listener accepts it.
+   */
+  public void addScramUser(String user, String password) throws Exception {
+    try (Admin admin =
+        Admin.create(Map.of(AdminClientConfig.BOOTSTRAP_SERVERS_CONFIG, bootstrapServers))) {
+      admin
+          .alterUserScramCredentials(
+              List.of(
+                  new UserScramCredentialUpsertion(
+                      user, new ScramCredentialInfo(ScramMechanism.SCRAM_SHA_512, 4096), password)))
+          .all()
+          .get();
+    }
+    Map<String, Object> sasl = new java.util.HashMap<>();
+    sasl.put(AdminClientConfig.BOOTSTRAP_SERVERS_CONFIG, saslBootstrapServers);
+    sasl.put("security.protocol", "SASL_PLAINTEXT");
+    sasl.put("sasl.mechanism", "SCRAM-SHA-512");
+    sasl.put(
+        "sasl.jaas.config",
+        "org.apache.kafka.common.security.scram.ScramLoginModule required username=\""
+            + user
+            + "\" password=\""
+            + password
+            + "\";");
+    long deadline = System.currentTimeMillis() + 30_000;
+    while (true) {
+      try (Admin admin = Admin.create(sasl)) {
+        admin.describeCluster().clusterId().get(5, java.util.concurrent.TimeUnit.SECONDS);
+        return;
+      } catch (Exception e) {
+        if (System.currentTimeMillis() > deadline) {
+          throw new IllegalStateException("the SCRAM user was not accepted", e);
+        }
+        Thread.sleep(200);
+      }
+    }
+  }
+
+  /**
+   * Stops the broker, keeping its log folder and ports, to be started again by {@link #restart}.
+   */
+  public void stop() {
+    server.shutdown();
+    server.awaitShutdown();
+    server = null;
+  }
+
+  /** Starts the broker again on the same ports and log folder after {@link #stop}. */
+  public void restart() {
+    server = new KafkaRaftServer(new KafkaConfig(config), Time.SYSTEM);
+    server.startup();
   }
 
   public void createTopic(String name, int partitions) throws Exception {
@@ -124,8 +222,10 @@ public final class LocalKafka implements AutoCloseable {
 
   @Override
   public void close() throws IOException {
-    server.shutdown();
-    server.awaitShutdown();
+    if (server != null) {
+      server.shutdown();
+      server.awaitShutdown();
+    }
     try (Stream<Path> files = Files.walk(logDir)) {
       files.sorted(Comparator.reverseOrder()).forEach(f -> f.toFile().delete());
     }
