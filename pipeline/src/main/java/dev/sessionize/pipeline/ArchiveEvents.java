@@ -2,9 +2,6 @@ package dev.sessionize.pipeline;
 
 import dev.sessionize.transforms.SessionizeMetrics;
 import dev.sessionize.transforms.model.ClickEvent;
-import java.nio.charset.StandardCharsets;
-import java.security.MessageDigest;
-import java.security.NoSuchAlgorithmException;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Set;
@@ -122,21 +119,7 @@ public class ArchiveEvents extends PTransform<PCollection<ClickEvent>, PDone> {
       for (ClickEvent e : batch) {
         keys.add(EventsTable.position(e) + "/" + e.userId() + "/" + e.eventId());
       }
-      keys.sort(null);
-      try {
-        MessageDigest sha = MessageDigest.getInstance("SHA-256");
-        for (String k : keys) {
-          sha.update(k.getBytes(StandardCharsets.UTF_8));
-          sha.update((byte) '\n');
-        }
-        StringBuilder hex = new StringBuilder("events-");
-        for (byte b : sha.digest()) {
-          hex.append(String.format("%02x", b));
-        }
-        return hex.toString();
-      } catch (NoSuchAlgorithmException e) {
-        throw new IllegalStateException(e);
-      }
+      return IcebergFiles.commitId("events-", null, keys);
     }
   }
 }

@@ -19,19 +19,12 @@ import org.apache.iceberg.PartitionKey;
 import org.apache.iceberg.PartitionSpec;
 import org.apache.iceberg.Schema;
 import org.apache.iceberg.Table;
-import org.apache.iceberg.TableProperties;
-import org.apache.iceberg.catalog.Catalog;
-import org.apache.iceberg.catalog.SupportsNamespaces;
-import org.apache.iceberg.catalog.TableIdentifier;
 import org.apache.iceberg.data.GenericRecord;
 import org.apache.iceberg.data.IcebergGenerics;
 import org.apache.iceberg.data.InternalRecordWrapper;
 import org.apache.iceberg.data.Record;
-import org.apache.iceberg.data.parquet.GenericParquetWriter;
 import org.apache.iceberg.expressions.Expressions;
 import org.apache.iceberg.io.CloseableIterable;
-import org.apache.iceberg.io.DataWriter;
-import org.apache.iceberg.parquet.Parquet;
 import org.apache.iceberg.types.Types;
 import org.joda.time.Instant;
 
@@ -67,35 +60,7 @@ public final class EventsTable {
 
   /** The table in {@code catalog}, created (format v2, with its namespace) if missing. */
   public static Table openOrCreate(IcebergCatalog catalog, String tableName) {
-    Catalog opened = catalog.load();
-    TableIdentifier id = TableIdentifier.parse(tableName);
-    if (opened.tableExists(id)) {
-      return opened.loadTable(id);
-    }
-    if (opened instanceof SupportsNamespaces namespaces) {
-      try {
-        if (!namespaces.namespaceExists(id.namespace())) {
-          namespaces.createNamespace(id.namespace());
-        }
-      } catch (org.apache.iceberg.exceptions.AlreadyExistsException e) {
-        // another launcher made it
-      }
-    }
-    try {
-      return opened.createTable(
-          id,
-          SCHEMA,
-          SPEC,
-          Map.of(
-              TableProperties.FORMAT_VERSION,
-              "2",
-              TableProperties.METADATA_DELETE_AFTER_COMMIT_ENABLED,
-              "true",
-              TableProperties.METADATA_PREVIOUS_VERSIONS_MAX,
-              "100"));
-    } catch (org.apache.iceberg.exceptions.AlreadyExistsException e) {
-      return opened.loadTable(id);
-    }
+    return IcebergFiles.openOrCreate(catalog, tableName, SCHEMA, SPEC);
   }
 
   /** The event as an Iceberg record of {@link #SCHEMA}. */
@@ -226,26 +191,9 @@ public final class EventsTable {
     try {
       for (Map.Entry<String, List<Record>> partition : byPartition.entrySet()) {
         PartitionKey key = keys.get(partition.getKey());
-        DataWriter<Record> writer =
-            Parquet.writeData(
-                    table
-                        .io()
-                        .newOutputFile(
-                            table
-                                .locationProvider()
-                                .newDataLocation(SPEC, key, prefix + ".parquet")))
-                .schema(SCHEMA)
-                .withSpec(SPEC)
-                .withPartition(key)
-                .createWriterFunc(GenericParquetWriter::buildWriter)
-                .overwrite()
-                .build();
-        try (DataWriter<Record> w = writer) {
-          for (Record r : partition.getValue()) {
-            w.write(r);
-          }
-        }
-        append.appendFile(writer.toDataFile());
+        append.appendFile(
+            IcebergFiles.writeData(
+                table, SCHEMA, SPEC, key, prefix + ".parquet", partition.getValue()));
       }
     } catch (IOException e) {
       throw new UncheckedIOException(e);

@@ -114,20 +114,9 @@ public final class ReinjectLateEvents {
     if (o.getDays() != null) {
       problems.add("--days is not an option of reinject: the days come from the dead letters");
     }
-    if (o.getDeadLetterTopic() == null
-        || !o.getDeadLetterTopic().matches("[A-Za-z0-9._-]{1,249}")) {
-      problems.add(
-          "--deadLetterTopic="
-              + o.getDeadLetterTopic()
-              + " is not a valid Kafka topic name: use 1-249 of [A-Za-z0-9._-]");
-    }
-    if (o.getBootstrapServers() == null
-        || !o.getBootstrapServers().matches("[^,\\s]+:\\d{1,5}(,[^,\\s]+:\\d{1,5})*")) {
-      problems.add(
-          "--bootstrapServers="
-              + o.getBootstrapServers()
-              + " is not valid: use host:port[,host:port...]");
-    }
+    problems.addAll(
+        SessionizationPipeline.kafkaProblems(
+            o.getBootstrapServers(), new String[] {"deadLetterTopic", o.getDeadLetterTopic()}));
     return problems;
   }
 

@@ -4,9 +4,6 @@ import dev.sessionize.transforms.SessionizeMetrics;
 import dev.sessionize.transforms.model.Session;
 import java.io.IOException;
 import java.io.Serializable;
-import java.nio.charset.StandardCharsets;
-import java.security.MessageDigest;
-import java.security.NoSuchAlgorithmException;
 import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.HashSet;
@@ -41,11 +38,8 @@ import org.apache.iceberg.Snapshot;
 import org.apache.iceberg.Table;
 import org.apache.iceberg.data.InternalRecordWrapper;
 import org.apache.iceberg.data.Record;
-import org.apache.iceberg.data.parquet.GenericParquetWriter;
 import org.apache.iceberg.expressions.Expression;
 import org.apache.iceberg.expressions.Expressions;
-import org.apache.iceberg.io.DataWriter;
-import org.apache.iceberg.parquet.Parquet;
 import org.joda.time.Instant;
 
 /**
@@ -183,29 +177,16 @@ public class ReplaceSessions extends PTransform<PCollection<Session>, PDone> {
       PartitionKey key = new PartitionKey(SessionsTable.SPEC, SessionsTable.SCHEMA);
       key.partition(
           new InternalRecordWrapper(SessionsTable.SCHEMA.asStruct()).wrap(records.get(0)));
-      DataWriter<Record> writer =
-          Parquet.writeData(
-                  table
-                      .io()
-                      .newOutputFile(
-                          table
-                              .locationProvider()
-                              .newDataLocation(
-                                  SessionsTable.SPEC,
-                                  key,
-                                  "backfill-" + UUID.randomUUID() + ".parquet")))
-              .schema(SessionsTable.SCHEMA)
-              .withSpec(SessionsTable.SPEC)
-              .withPartition(key)
-              .createWriterFunc(GenericParquetWriter::buildWriter)
-              .overwrite()
-              .build();
-      try (DataWriter<Record> w = writer) {
-        for (Record r : records) {
-          w.write(r);
-        }
-      }
-      out.output(new WrittenFile(writer.toDataFile(), records.size()));
+      out.output(
+          new WrittenFile(
+              IcebergFiles.writeData(
+                  table,
+                  SessionsTable.SCHEMA,
+                  SessionsTable.SPEC,
+                  key,
+                  "backfill-" + UUID.randomUUID() + ".parquet",
+                  records),
+              records.size()));
     }
   }
 
@@ -261,22 +242,8 @@ public class ReplaceSessions extends PTransform<PCollection<Session>, PDone> {
       for (WrittenFile f : files) {
         keys.add(f.file().path().toString());
       }
-      keys.sort(null);
-      keys.add(0, "backfill " + from + " " + to + " " + launchSnapshotId);
-      try {
-        MessageDigest sha = MessageDigest.getInstance("SHA-256");
-        for (String k : keys) {
-          sha.update(k.getBytes(StandardCharsets.UTF_8));
-          sha.update((byte) '\n');
-        }
-        StringBuilder hex = new StringBuilder();
-        for (byte b : sha.digest()) {
-          hex.append(String.format("%02x", b));
-        }
-        return hex.toString();
-      } catch (NoSuchAlgorithmException e) {
-        throw new IllegalStateException(e);
-      }
+      return IcebergFiles.commitId(
+          "", "backfill " + from + " " + to + " " + launchSnapshotId, keys);
     }
   }
 }

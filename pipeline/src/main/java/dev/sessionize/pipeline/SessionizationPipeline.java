@@ -579,26 +579,11 @@ public final class SessionizationPipeline {
               + o.getReportingCurrency()
               + " is not valid: use a 3-letter upper-case ISO-4217 code such as USD");
     }
-    for (String[] topic :
-        new String[][] {
-          {"inputTopic", o.getInputTopic()}, {"deadLetterTopic", o.getDeadLetterTopic()}
-        }) {
-      if (topic[1] == null || !topic[1].matches("[A-Za-z0-9._-]{1,249}")) {
-        problems.add(
-            "--"
-                + topic[0]
-                + "="
-                + topic[1]
-                + " is not a valid Kafka topic name: use 1-249 of [A-Za-z0-9._-]");
-      }
-    }
-    if (o.getBootstrapServers() == null
-        || !o.getBootstrapServers().matches("[^,\\s]+:\\d{1,5}(,[^,\\s]+:\\d{1,5})*")) {
-      problems.add(
-          "--bootstrapServers="
-              + o.getBootstrapServers()
-              + " is not valid: use host:port[,host:port...]");
-    }
+    problems.addAll(
+        kafkaProblems(
+            o.getBootstrapServers(),
+            new String[] {"inputTopic", o.getInputTopic()},
+            new String[] {"deadLetterTopic", o.getDeadLetterTopic()}));
     if ("file".equals(o.getSource())) {
       String input = o.getInput();
       if (input == null || input.isBlank()) {
@@ -764,5 +749,29 @@ public final class SessionizationPipeline {
                 + " (dash:minute:*, dash:latest, session:latest:*)"
             : folder + "/dashboard-00000-of-00001.jsonl",
         folder);
+  }
+
+  /**
+   * One line per bad Kafka option: {@code --bootstrapServers} and each topic option, given as
+   * {option name, value} pairs.
+   */
+  static List<String> kafkaProblems(String bootstrapServers, String[]... topics) {
+    List<String> problems = new ArrayList<>();
+    for (String[] t : topics) {
+      if (t[1] == null || !t[1].matches("[A-Za-z0-9._-]{1,249}")) {
+        problems.add(
+            "--"
+                + t[0]
+                + "="
+                + t[1]
+                + " is not a valid Kafka topic name: use 1-249 of [A-Za-z0-9._-]");
+      }
+    }
+    if (bootstrapServers == null
+        || !bootstrapServers.matches("[^,\\s]+:\\d{1,5}(,[^,\\s]+:\\d{1,5})*")) {
+      problems.add(
+          "--bootstrapServers=" + bootstrapServers + " is not valid: use host:port[,host:port...]");
+    }
+    return problems;
   }
 }

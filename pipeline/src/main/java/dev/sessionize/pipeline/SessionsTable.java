@@ -4,9 +4,6 @@ import dev.sessionize.transforms.model.Session;
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.math.BigDecimal;
-import java.nio.charset.StandardCharsets;
-import java.security.MessageDigest;
-import java.security.NoSuchAlgorithmException;
 import java.time.OffsetDateTime;
 import java.time.ZoneOffset;
 import java.util.ArrayList;
@@ -28,18 +25,12 @@ import org.apache.iceberg.RowDelta;
 import org.apache.iceberg.Schema;
 import org.apache.iceberg.Snapshot;
 import org.apache.iceberg.Table;
-import org.apache.iceberg.TableProperties;
-import org.apache.iceberg.catalog.Catalog;
-import org.apache.iceberg.catalog.SupportsNamespaces;
-import org.apache.iceberg.catalog.TableIdentifier;
 import org.apache.iceberg.data.GenericRecord;
 import org.apache.iceberg.data.InternalRecordWrapper;
 import org.apache.iceberg.data.Record;
 import org.apache.iceberg.data.parquet.GenericParquetWriter;
 import org.apache.iceberg.deletes.EqualityDeleteWriter;
 import org.apache.iceberg.exceptions.CommitFailedException;
-import org.apache.iceberg.io.DataWriter;
-import org.apache.iceberg.io.OutputFile;
 import org.apache.iceberg.parquet.Parquet;
 import org.apache.iceberg.types.Types;
 import org.joda.time.Instant;
@@ -102,37 +93,7 @@ public final class SessionsTable {
 
   /** The table in {@code catalog}, created (format v2, with its namespace) if missing. */
   public static Table openOrCreate(IcebergCatalog catalog, String tableName) {
-    Catalog opened = catalog.load();
-    TableIdentifier id = TableIdentifier.parse(tableName);
-    if (opened.tableExists(id)) {
-      return opened.loadTable(id);
-    }
-    if (opened instanceof SupportsNamespaces) {
-      SupportsNamespaces namespaces = (SupportsNamespaces) opened;
-      try {
-        if (!namespaces.namespaceExists(id.namespace())) {
-          namespaces.createNamespace(id.namespace());
-        }
-      } catch (org.apache.iceberg.exceptions.AlreadyExistsException e) {
-        // another launcher or worker made it
-      }
-    }
-    try {
-      return opened.createTable(
-          id,
-          SCHEMA,
-          SPEC,
-          Map.of(
-              TableProperties.FORMAT_VERSION,
-              "2",
-              // A commit a minute writes a metadata file a minute: keep the last 100 only.
-              TableProperties.METADATA_DELETE_AFTER_COMMIT_ENABLED,
-              "true",
-              TableProperties.METADATA_PREVIOUS_VERSIONS_MAX,
-              "100"));
-    } catch (org.apache.iceberg.exceptions.AlreadyExistsException e) {
-      return opened.loadTable(id);
-    }
+    return IcebergFiles.openOrCreate(catalog, tableName, SCHEMA, SPEC);
   }
 
   /** A deterministic id for a batch: the same rows give the same id. */
@@ -141,21 +102,7 @@ public final class SessionsTable {
     for (Session s : rows) {
       keys.add(s.sessionId() + "/" + s.version() + "/" + s.isFinal() + "/" + s.eventCount());
     }
-    keys.sort(null);
-    try {
-      MessageDigest sha = MessageDigest.getInstance("SHA-256");
-      for (String k : keys) {
-        sha.update(k.getBytes(StandardCharsets.UTF_8));
-        sha.update((byte) '\n');
-      }
-      StringBuilder hex = new StringBuilder();
-      for (byte b : sha.digest()) {
-        hex.append(String.format("%02x", b));
-      }
-      return hex.toString();
-    } catch (NoSuchAlgorithmException e) {
-      throw new IllegalStateException(e);
-    }
+    return IcebergFiles.commitId("", null, keys);
   }
 
   /**
@@ -204,7 +151,8 @@ public final class SessionsTable {
         String path = partition.getKey();
         PartitionKey key = partition.getValue();
         EqualityDeleteWriter<Record> deleteWriter =
-            Parquet.writeDeletes(newFile(table, key, prefix + "-deletes.parquet"))
+            Parquet.writeDeletes(
+                    IcebergFiles.newFile(table, SPEC, key, prefix + "-deletes.parquet"))
                 .forTable(table)
                 .withPartition(key)
                 .rowSchema(ID_SCHEMA)
@@ -222,20 +170,8 @@ public final class SessionsTable {
         deleteFiles.add(deleteWriter.toDeleteFile());
         List<Record> rowsHere = inserts.get(path);
         if (rowsHere != null) {
-          DataWriter<Record> dataWriter =
-              Parquet.writeData(newFile(table, key, prefix + "-data.parquet"))
-                  .schema(SCHEMA)
-                  .withSpec(SPEC)
-                  .withPartition(key)
-                  .createWriterFunc(GenericParquetWriter::buildWriter)
-                  .overwrite()
-                  .build();
-          try (DataWriter<Record> w = dataWriter) {
-            for (Record r : rowsHere) {
-              w.write(r);
-            }
-          }
-          dataFiles.add(dataWriter.toDataFile());
+          dataFiles.add(
+              IcebergFiles.writeData(table, SCHEMA, SPEC, key, prefix + "-data.parquet", rowsHere));
         }
       }
     } catch (IOException e) {
@@ -285,12 +221,6 @@ public final class SessionsTable {
       }
     }
     return false;
-  }
-
-  private static OutputFile newFile(Table table, PartitionKey partition, String name) {
-    return table
-        .io()
-        .newOutputFile(table.locationProvider().newDataLocation(SPEC, partition, name));
   }
 
   static Record toRecord(Session s) {
