@@ -40,149 +40,6 @@ public class ParseFuzzTest {
 
   @Rule public final transient TestPipeline p = TestPipeline.create();
 
-  private static final String[] VALUES = {
-    "null",
-    "true",
-    "false",
-    "0",
-    "-1",
-    "1e400",
-    "-0.0",
-    "1.005",
-    "12345678901234567890123",
-    "\"\"",
-    "\" \"",
-    "\"\\u0000\"",
-    "\"\\ud800\"",
-    "\"2026-11-24T10:00:00Z\"",
-    "\"NaN\"",
-    "[]",
-    "{}",
-    "[[[[[[]]]]]]",
-    "{\"a\":{\"b\":{}}}",
-    "\"" + "x".repeat(300) + "\"",
-    "1795514400000",
-    "1.5e12",
-    "\"9999-12-31T23:59:59Z\"",
-    "\"0000-01-01T00:00:00Z\"",
-    "\"ü€😀\"",
-    "\"u\\u0007x\"",
-    "\"u\\u007fx\"",
-    "\"u\\ud800x\"",
-    "\"" + "u".repeat(10_000) + "\"",
-    "1e2",
-    "0.123456789012345678901234567890",
-    "\"1.000000000000000000000000000001\"",
-    "NaN",
-    "-Infinity",
-    "253402300799999",
-    "9223372036854775807",
-    "\"+10000-01-01T00:00:00Z\"",
-    "1" + "0".repeat(120),
-    "-9223372036854775809",
-  };
-  private static final String[] FIELDS = {
-    "user_id",
-    "event_type",
-    "timestamp",
-    "event_id",
-    "session_id",
-    "page_url",
-    "referrer",
-    "device",
-    "geo",
-    "metadata",
-  };
-
-  static String validEvent(Random r, int i) {
-    String type = new String[] {"page_view", "click", "purchase", "other"}[r.nextInt(4)];
-    StringBuilder b = new StringBuilder("{");
-    b.append("\"user_id\":\"user-").append(r.nextInt(500)).append('"');
-    b.append(",\"event_id\":\"e-").append(r.nextInt(CASES / 2)).append('"');
-    b.append(",\"event_type\":\"").append(type).append('"');
-    if (r.nextBoolean()) {
-      b.append(",\"timestamp\":").append(1795514400000L + r.nextInt(86_400_000));
-    } else {
-      b.append(",\"timestamp\":\"2026-11-24T1")
-          .append(r.nextInt(10))
-          .append(":0")
-          .append(r.nextInt(10))
-          .append(":00Z\"");
-    }
-    b.append(",\"page_url\":\"/p/").append(r.nextInt(50)).append('"');
-    b.append(",\"device\":{\"type\":\"mobile\"},\"geo\":{\"country\":\"DE\"}");
-    if (type.equals("purchase")) {
-      b.append(",\"metadata\":{\"amount\":\"")
-          .append(r.nextInt(10000))
-          .append('.')
-          .append(10 + r.nextInt(90))
-          .append("\",\"currency\":\"EUR\"}");
-    }
-    return b.append('}').toString();
-  }
-
-  static byte[] mutate(Random r, String json) {
-    byte[] bytes = json.getBytes(StandardCharsets.UTF_8);
-    switch (r.nextInt(12)) {
-      case 0: // unchanged
-        return bytes;
-      case 1: // flip bytes
-        for (int k = 0, n = 1 + r.nextInt(3); k < n; k++) {
-          bytes[r.nextInt(bytes.length)] = (byte) r.nextInt(256);
-        }
-        return bytes;
-      case 2: // truncate
-        return Arrays.copyOf(bytes, r.nextInt(bytes.length));
-      case 3: // insert random bytes
-        {
-          int at = r.nextInt(bytes.length);
-          byte[] noise = new byte[1 + r.nextInt(8)];
-          r.nextBytes(noise);
-          byte[] out = new byte[bytes.length + noise.length];
-          System.arraycopy(bytes, 0, out, 0, at);
-          System.arraycopy(noise, 0, out, at, noise.length);
-          System.arraycopy(bytes, at, out, at + noise.length, bytes.length - at);
-          return out;
-        }
-      case 4: // remove a field
-        return json.replaceFirst(
-                "\"" + FIELDS[r.nextInt(FIELDS.length)] + "\":(\"[^\"]*\"|\\{[^}]*\\}|[^,}]*),?",
-                "")
-            .getBytes(StandardCharsets.UTF_8);
-      case 5: // swap a value for an odd one
-        return json.replaceFirst(
-                "(\"" + FIELDS[r.nextInt(FIELDS.length)] + "\":)(\"[^\"]*\"|\\{[^}]*\\}|[^,}]*)",
-                "$1" + java.util.regex.Matcher.quoteReplacement(VALUES[r.nextInt(VALUES.length)]))
-            .getBytes(StandardCharsets.UTF_8);
-      case 6: // duplicate a key
-        return json.replaceFirst("\\}$", ",\"user_id\":\"other\"}")
-            .getBytes(StandardCharsets.UTF_8);
-      case 7: // wrap in nesting
-        {
-          int depth = 1 + r.nextInt(200);
-          return ("[".repeat(depth) + json + "]".repeat(depth)).getBytes(StandardCharsets.UTF_8);
-        }
-      case 8: // odd amount
-        return json.replaceFirst(
-                "\\}$",
-                ",\"metadata\":{\"amount\":"
-                    + java.util.regex.Matcher.quoteReplacement(VALUES[r.nextInt(VALUES.length)])
-                    + "}}")
-            .getBytes(StandardCharsets.UTF_8);
-      case 9: // whitespace and a BOM
-        return (r.nextBoolean() ? "\uFEFF" : " \t\r\n")
-            .concat(json)
-            .getBytes(StandardCharsets.UTF_8);
-      case 10: // wrong encoding
-        return json.getBytes(
-            r.nextBoolean() ? StandardCharsets.UTF_16 : StandardCharsets.ISO_8859_1);
-      default: // huge
-        return json.replaceFirst(
-                "\\}$", ",\"pad\":\"" + "y".repeat(60_000 + r.nextInt(10_000)) + "\"}")
-            .getBytes(StandardCharsets.UTF_8);
-    }
-  }
-
   @Test
   public void parserNeverThrowsAndEveryRecordGetsAnEventOrAReason() {
     Random r = new Random(20261126L);
@@ -190,7 +47,7 @@ public class ParseFuzzTest {
     Map<Reason, Integer> reasons = new EnumMap<>(Reason.class);
     int valid = 0;
     for (int i = 0; i < CASES; i++) {
-      byte[] record = mutate(r, validEvent(r, i));
+      byte[] record = Mutator.mutate(r, Mutator.validEvent(r, i));
       EventParser.Outcome outcome = PARSER.parse(record, now);
       // An event or a dead letter with a reason, never both, never neither.
       assertTrue("event xor reason", (outcome.event == null) == (outcome.reason != null));
@@ -254,7 +111,7 @@ public class ParseFuzzTest {
     Random r = new Random(7L);
     List<RawRecord> records = new ArrayList<>();
     for (int i = 0; i < 5_000; i++) {
-      records.add(RawRecord.of(mutate(r, validEvent(r, i)), "fuzz", 0, i));
+      records.add(RawRecord.of(Mutator.mutate(r, Mutator.validEvent(r, i)), "fuzz", 0, i));
     }
     p.apply(Create.of(records).withCoder(RawRecord.RawRecordCoder.of()))
         .apply(
