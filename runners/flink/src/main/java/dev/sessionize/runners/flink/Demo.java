@@ -63,6 +63,8 @@ public final class Demo {
   /** The job's Kafka consumer group, whose committed offsets show how far it has read. */
   private static final String DEMO_GROUP = "sessionize-demo-job";
 
+  private static final int MAX_POLL_RECORDS = 500;
+
   private static final org.joda.time.Duration HOURS_20 = org.joda.time.Duration.standardHours(20);
 
   private Demo() {}
@@ -273,8 +275,9 @@ public final class Demo {
         if (failure.get() != null) {
           throw new IllegalStateException("the job failed", failure.get());
         }
-        // Every dead letter written so far (a poll returns at most 500).
-        for (int n = -1; n != 0; ) {
+        // The dead letters written so far: a poll returns at most 500 (max.poll.records), so poll
+        // again while they come in full batches (not until none come: they keep coming).
+        for (int n = MAX_POLL_RECORDS; n == MAX_POLL_RECORDS; ) {
           n = 0;
           for (ConsumerRecord<String, String> r : dlq.poll(Duration.ofSeconds(2))) {
             deadLetters.merge(
@@ -436,6 +439,7 @@ public final class Demo {
     props.put("bootstrap.servers", bootstrapServers);
     props.put("group.id", "sessionize-demo");
     props.put("auto.offset.reset", "earliest");
+    props.put("max.poll.records", String.valueOf(MAX_POLL_RECORDS));
     props.put("key.deserializer", StringDeserializer.class.getName());
     props.put("value.deserializer", StringDeserializer.class.getName());
     KafkaConsumer<String, String> consumer = new KafkaConsumer<>(props);
