@@ -2,40 +2,47 @@ package dev.sessionize.pipeline;
 
 import dev.sessionize.transforms.SessionizeMetrics;
 import dev.sessionize.transforms.model.ClickEvent;
-import java.util.ArrayList;
-import java.util.List;
-import java.util.Set;
-import org.apache.beam.sdk.coders.KvCoder;
-import org.apache.beam.sdk.coders.VarIntCoder;
+import org.apache.beam.sdk.io.iceberg.IcebergCatalogConfig;
+import org.apache.beam.sdk.io.iceberg.IcebergIO;
 import org.apache.beam.sdk.metrics.Counter;
-import org.apache.beam.sdk.state.BagState;
-import org.apache.beam.sdk.state.StateSpec;
-import org.apache.beam.sdk.state.StateSpecs;
-import org.apache.beam.sdk.state.TimeDomain;
-import org.apache.beam.sdk.state.Timer;
-import org.apache.beam.sdk.state.TimerSpec;
-import org.apache.beam.sdk.state.TimerSpecs;
+import org.apache.beam.sdk.schemas.Schema;
 import org.apache.beam.sdk.transforms.DoFn;
 import org.apache.beam.sdk.transforms.PTransform;
 import org.apache.beam.sdk.transforms.ParDo;
-import org.apache.beam.sdk.transforms.WithKeys;
-import org.apache.beam.sdk.transforms.windowing.GlobalWindows;
-import org.apache.beam.sdk.transforms.windowing.Window;
-import org.apache.beam.sdk.values.KV;
 import org.apache.beam.sdk.values.PCollection;
 import org.apache.beam.sdk.values.PDone;
-import org.apache.beam.sdk.values.TypeDescriptors;
-import org.apache.iceberg.Table;
+import org.apache.beam.sdk.values.Row;
+import org.apache.iceberg.catalog.TableIdentifier;
 import org.joda.time.Duration;
 
 /**
- * Events to the {@link EventsTable} archive with the Iceberg Java API, as {@link
- * WriteSessionsToIceberg} does for sessions: buffered in state by one writer and appended in one
- * commit (one Parquet file per day) every {@code commitInterval} of processing time and when the
- * input ends. The commit id is derived from the buffered events' Kafka positions, so a retried
- * firing is skipped. (Beam's IcebergIO was tried first; see the README for why it is not used.)
+ * Events to the {@link EventsTable} archive with Beam's IcebergIO ({@code
+ * beam-sdks-java-io-iceberg}): each event becomes a Beam {@link Row} of {@link #BEAM_SCHEMA} (the
+ * table's columns, {@code event_time} as DATETIME for Iceberg's {@code timestamptz}) and IcebergIO
+ * appends them, committing every {@code commitInterval} for an unbounded input. The table is
+ * created first with {@link EventsTable#openOrCreate} (our schema, partitioned by {@code
+ * day(event_time)}), so IcebergIO appends to it rather than create an unpartitioned one.
  */
 public class ArchiveEvents extends PTransform<PCollection<ClickEvent>, PDone> {
+  /** The Beam schema of the rows IcebergIO writes: {@link EventsTable#SCHEMA}, field by field. */
+  static final Schema BEAM_SCHEMA =
+      Schema.builder()
+          .addDateTimeField("event_time")
+          .addStringField("user_id")
+          .addNullableStringField("event_id")
+          .addStringField("event_type")
+          .addNullableStringField("client_session_id")
+          .addNullableStringField("page_url")
+          .addNullableStringField("referrer")
+          .addNullableStringField("device_type")
+          .addNullableStringField("country")
+          .addNullableStringField("amount")
+          .addStringField("currency")
+          .addNullableStringField("source_topic")
+          .addInt32Field("source_partition")
+          .addInt64Field("source_offset")
+          .build();
+
   private final IcebergCatalog catalog;
   private final String tableName;
   private final Duration commitInterval;
@@ -48,78 +55,51 @@ public class ArchiveEvents extends PTransform<PCollection<ClickEvent>, PDone> {
 
   @Override
   public PDone expand(PCollection<ClickEvent> events) {
-    EventsTable.openOrCreate(catalog, tableName); // fail at launch, not on a worker
+    EventsTable.openOrCreate(catalog, tableName); // fail at launch, and partitioned by day
+    IcebergIO.WriteRows write =
+        IcebergIO.writeRows(
+                IcebergCatalogConfig.builder()
+                    .setCatalogName("sessionize")
+                    .setCatalogProperties(catalog.resolvedProperties())
+                    .build())
+            .to(TableIdentifier.parse(tableName));
+    if (!events.isBounded().equals(PCollection.IsBounded.BOUNDED)) {
+      write = write.withTriggeringFrequency(commitInterval);
+    }
     events
-        .apply("InGlobalWindow", Window.into(new GlobalWindows()))
-        .apply(
-            "OneWriter",
-            WithKeys.<Integer, ClickEvent>of(0).withKeyType(TypeDescriptors.integers()))
-        .setCoder(KvCoder.of(VarIntCoder.of(), ClickEvent.ClickEventCoder.of()))
-        .apply("AppendEvents", ParDo.of(new AppendFn(catalog, tableName, commitInterval)));
+        .apply("ToRows", ParDo.of(new ToRowFn()))
+        .setRowSchema(BEAM_SCHEMA)
+        .apply("AppendEvents", write);
     return PDone.in(events.getPipeline());
   }
 
-  static class AppendFn extends DoFn<KV<Integer, ClickEvent>, Void> {
-    private final IcebergCatalog catalog;
-    private final String tableName;
-    private final Duration commitInterval;
+  /** The event as a row of {@link #BEAM_SCHEMA}. */
+  static Row toRow(ClickEvent e) {
+    return Row.withSchema(BEAM_SCHEMA)
+        .withFieldValue("event_time", e.timestamp())
+        .withFieldValue("user_id", e.userId())
+        .withFieldValue("event_id", e.eventId())
+        .withFieldValue("event_type", e.eventType())
+        .withFieldValue("client_session_id", e.clientSessionId())
+        .withFieldValue("page_url", e.pageUrl())
+        .withFieldValue("referrer", e.referrer())
+        .withFieldValue("device_type", e.deviceType())
+        .withFieldValue("country", e.country())
+        .withFieldValue("amount", e.amount() == null ? null : e.amount().toPlainString())
+        .withFieldValue("currency", e.currency())
+        .withFieldValue("source_topic", e.sourceTopic())
+        .withFieldValue("source_partition", e.sourcePartition())
+        .withFieldValue("source_offset", e.sourceOffset())
+        .build();
+  }
+
+  static class ToRowFn extends DoFn<ClickEvent, Row> {
     private final Counter archived = SessionizeMetrics.counter("events_archived");
-    private transient Table table;
-
-    @StateId("buffer")
-    private final StateSpec<BagState<ClickEvent>> bufferSpec =
-        StateSpecs.bag(ClickEvent.ClickEventCoder.of());
-
-    @TimerId("commit")
-    private final TimerSpec commitSpec = TimerSpecs.timer(TimeDomain.PROCESSING_TIME);
-
-    AppendFn(IcebergCatalog catalog, String tableName, Duration commitInterval) {
-      this.catalog = catalog;
-      this.tableName = tableName;
-      this.commitInterval = commitInterval;
-    }
-
-    @Setup
-    public void setup() {
-      table = EventsTable.openOrCreate(catalog, tableName);
-    }
 
     @ProcessElement
-    public void process(
-        @Element KV<Integer, ClickEvent> element,
-        @StateId("buffer") BagState<ClickEvent> buffer,
-        @TimerId("commit") Timer commit) {
-      if (buffer.isEmpty().read()) {
-        commit.offset(commitInterval).setRelative();
-      }
-      buffer.add(element.getValue());
-    }
-
-    @OnTimer("commit")
-    public void onCommit(@StateId("buffer") BagState<ClickEvent> buffer) {
-      flush(buffer);
-    }
-
-    @OnWindowExpiration
-    public void onExpiration(@StateId("buffer") BagState<ClickEvent> buffer) {
-      flush(buffer);
-    }
-
-    private void flush(BagState<ClickEvent> buffer) {
-      List<ClickEvent> batch = new ArrayList<>();
-      buffer.read().forEach(batch::add);
-      if (!batch.isEmpty()) {
-        archived.inc(EventsTable.append(table, batch, Set.of(), commitId(batch)));
-      }
-      buffer.clear();
-    }
-
-    private static String commitId(List<ClickEvent> batch) {
-      List<String> keys = new ArrayList<>();
-      for (ClickEvent e : batch) {
-        keys.add(EventsTable.position(e) + "/" + e.userId() + "/" + e.eventId());
-      }
-      return IcebergFiles.commitId("events-", null, keys);
+    public void process(@Element ClickEvent e, OutputReceiver<Row> out) {
+      out.output(toRow(e));
+      archived.inc();
     }
   }
 }

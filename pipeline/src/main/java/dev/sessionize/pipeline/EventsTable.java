@@ -31,8 +31,9 @@ import org.joda.time.Instant;
 /**
  * The Iceberg {@code events} table, the raw events archive of the batch layer: one row per event
  * that passed the lateness gate (duplicates included, as parsed), with its Kafka position,
- * partitioned by {@code day(event_time)}. The job ({@link ArchiveEvents}) and the re-injection
- * append with {@link #append}; the backfill reads a time range with {@link #scan}.
+ * partitioned by {@code day(event_time)}. The job appends with Beam's IcebergIO ({@link
+ * ArchiveEvents}, into the table made by {@link #openOrCreate}), the re-injection with {@link
+ * #append}; the backfill reads a time range with {@link #scan}.
  */
 public final class EventsTable {
   public static final Schema SCHEMA =

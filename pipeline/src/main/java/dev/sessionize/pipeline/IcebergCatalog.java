@@ -130,7 +130,11 @@ public final class IcebergCatalog implements Serializable {
     return CatalogUtil.buildIcebergCatalog("sessionize", resolvedProperties(), new Configuration());
   }
 
-  private Map<String, String> resolvedProperties() {
+  /**
+   * The catalog properties with {@code ${env:NAME}} resolved here, plus type and warehouse: for
+   * IcebergIO's catalog config, which carries them to the workers (so they are resolved at launch).
+   */
+  Map<String, String> resolvedProperties() {
     Map<String, String> resolved = new TreeMap<>();
     for (Map.Entry<String, String> p : properties.entrySet()) {
       Matcher m = ENV.matcher(p.getValue());

@@ -21,8 +21,10 @@ import org.apache.beam.sdk.PipelineResult;
 import org.apache.beam.sdk.options.PipelineOptionsFactory;
 import org.apache.beam.sdk.options.StreamingOptions;
 import org.apache.beam.sdk.transforms.windowing.BoundedWindow;
+import org.apache.iceberg.FileScanTask;
 import org.apache.iceberg.Table;
 import org.apache.iceberg.data.Record;
+import org.apache.iceberg.io.CloseableIterable;
 import org.apache.iceberg.types.Types;
 import org.joda.time.Duration;
 import org.joda.time.Instant;
@@ -205,6 +207,18 @@ public class BackfillIT {
           archived + " archived events",
           () -> EventsTable.read(events, from, until).size() >= archived);
       assertEquals(archived, EventsTable.read(events, from, until).size());
+      // IcebergIO appended into the table as created: every data file in the day(event_time) spec.
+      events.refresh();
+      int files = 0;
+      try (CloseableIterable<FileScanTask> tasks = events.newScan().planFiles()) {
+        for (FileScanTask task : tasks) {
+          assertEquals(EventsTable.SPEC.specId(), task.file().specId());
+          assertTrue(task.file().path().toString().contains("event_time_day="));
+          files++;
+        }
+      }
+      assertTrue("archive data files", files > 0);
+      System.out.printf("BackfillIT: archive: %d data files, %d snapshots%n", files, count(events));
     } finally {
       job.cancel();
     }
