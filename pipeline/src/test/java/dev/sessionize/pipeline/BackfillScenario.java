@@ -8,12 +8,10 @@ import dev.sessionize.transforms.SessionizeMetrics;
 import dev.sessionize.transforms.model.ClickEvent;
 import dev.sessionize.transforms.model.Session;
 import java.io.File;
-import java.math.BigDecimal;
 import java.util.ArrayList;
 import java.util.HashSet;
 import java.util.List;
 import java.util.Locale;
-import java.util.Map;
 import java.util.Set;
 import java.util.stream.Stream;
 import org.apache.beam.sdk.PipelineResult;
@@ -46,31 +44,7 @@ public abstract class BackfillScenario {
 
   /** A session row as the streaming job could have written it. */
   static Session session(String user, Instant start, Instant end, int events) {
-    return Session.builder()
-        .setSessionId(Session.idFor(user, start))
-        .setUserId(user)
-        .setClientSessionId(null)
-        .setStartTime(start)
-        .setEndTime(end)
-        .setDurationSeconds((end.getMillis() - start.getMillis()) / 1000)
-        .setEventCount(events)
-        .setPageViewCount(events)
-        .setClickCount(0)
-        .setPurchaseCount(0)
-        .setPagesVisited(List.of("/"))
-        .setEntryPage("/")
-        .setExitPage("/")
-        .setReferrer(null)
-        .setDeviceType(null)
-        .setCountry(null)
-        .setConversion(false)
-        .setRevenue(new BigDecimal("0.00"))
-        .setRevenueByCurrency(Map.of())
-        .setVersion(1)
-        .setIsFinal(true)
-        .setEmittedAt(Instant.parse("2026-11-26T10:00:00Z"))
-        .setSupersededSessionIds(List.of())
-        .build();
+    return SessionRows.session(user, start, end, events, 1, true);
   }
 
   private static ClickEvent event(String user, String id, Instant t, int offset) {

@@ -9,7 +9,6 @@ import static org.junit.Assert.assertTrue;
 
 import dev.sessionize.transforms.model.Session;
 import java.io.File;
-import java.math.BigDecimal;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
@@ -38,32 +37,8 @@ public class IcebergIT {
       int version,
       boolean fin,
       String... superseded) {
-    Instant s = Instant.parse(start);
-    return Session.builder()
-        .setSessionId(Session.idFor(user, s))
-        .setUserId(user)
-        .setClientSessionId(null)
-        .setStartTime(s)
-        .setEndTime(Instant.parse(end))
-        .setDurationSeconds((Instant.parse(end).getMillis() - s.getMillis()) / 1000)
-        .setEventCount(events)
-        .setPageViewCount(events)
-        .setClickCount(0)
-        .setPurchaseCount(0)
-        .setPagesVisited(List.of("/"))
-        .setEntryPage("/")
-        .setExitPage("/")
-        .setReferrer(null)
-        .setDeviceType(null)
-        .setCountry(null)
-        .setConversion(false)
-        .setRevenue(new BigDecimal("0.00"))
-        .setRevenueByCurrency(Map.of())
-        .setVersion(version)
-        .setIsFinal(fin)
-        .setEmittedAt(Instant.parse("2026-11-26T10:00:00Z"))
-        .setSupersededSessionIds(List.of(superseded))
-        .build();
+    return SessionRows.session(
+        user, Instant.parse(start), Instant.parse(end), events, version, fin, superseded);
   }
 
   private static long snapshotCount(Table table) {

@@ -1,5 +1,7 @@
 package dev.sessionize.pipeline;
 
+import dev.sessionize.transforms.model.Session;
+import java.math.BigDecimal;
 import java.time.OffsetDateTime;
 import java.util.ArrayList;
 import java.util.List;
@@ -50,5 +52,44 @@ public final class SessionRows {
 
   private static Instant instant(Object time) {
     return Instant.ofEpochMilli(((OffsetDateTime) time).toInstant().toEpochMilli());
+  }
+
+  /**
+   * A session row as the streaming job could have written it: one page ("/"), page views only, no
+   * revenue, emitted at a fixed time.
+   */
+  public static Session session(
+      String user,
+      Instant start,
+      Instant end,
+      int events,
+      int version,
+      boolean fin,
+      String... superseded) {
+    return Session.builder()
+        .setSessionId(Session.idFor(user, start))
+        .setUserId(user)
+        .setClientSessionId(null)
+        .setStartTime(start)
+        .setEndTime(end)
+        .setDurationSeconds((end.getMillis() - start.getMillis()) / 1000)
+        .setEventCount(events)
+        .setPageViewCount(events)
+        .setClickCount(0)
+        .setPurchaseCount(0)
+        .setPagesVisited(List.of("/"))
+        .setEntryPage("/")
+        .setExitPage("/")
+        .setReferrer(null)
+        .setDeviceType(null)
+        .setCountry(null)
+        .setConversion(false)
+        .setRevenue(new BigDecimal("0.00"))
+        .setRevenueByCurrency(Map.of())
+        .setVersion(version)
+        .setIsFinal(fin)
+        .setEmittedAt(Instant.parse("2026-11-26T10:00:00Z"))
+        .setSupersededSessionIds(List.of(superseded))
+        .build();
   }
 }
