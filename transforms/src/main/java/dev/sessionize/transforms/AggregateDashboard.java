@@ -5,8 +5,10 @@ import dev.sessionize.transforms.model.DashboardMinute;
 import java.math.BigDecimal;
 import java.util.ArrayList;
 import java.util.Comparator;
+import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Objects;
 import java.util.TreeMap;
 import org.apache.beam.sdk.coders.Coder;
 import org.apache.beam.sdk.coders.CoderRegistry;
@@ -23,6 +25,7 @@ import org.apache.beam.sdk.transforms.windowing.FixedWindows;
 import org.apache.beam.sdk.transforms.windowing.IntervalWindow;
 import org.apache.beam.sdk.transforms.windowing.Window;
 import org.apache.beam.sdk.values.PCollection;
+import org.checkerframework.checker.nullness.qual.Nullable;
 
 /**
  * Accepted events to live dashboard documents: fixed windows (1 minute), an early firing every
@@ -59,29 +62,59 @@ public class AggregateDashboard
                                 .plusDelayOf(config.dashboardFiring())))
                 .withAllowedLateness(config.lateness())
                 .accumulatingFiredPanes())
-        .apply(
-            "CombineMinute",
-            Combine.globally(new DashboardCombineFn(config.reportingCurrency())).withoutDefaults())
+        // Combiner lifting by hand: the FlinkRunner (2.62) does not lift combiners in streaming, so
+        // without this every event went to the one key of Combine.globally and was added to the
+        // minute's state on its own (a read and write of the whole accumulator per event).
+        .apply("AddPerBundle", ParDo.of(new AddPerBundleFn(config.reportingCurrency())))
+        .setCoder(new DashboardAccumulator.Coder())
+        .apply("CombineMinute", Combine.globally(new MergeFn()).withoutDefaults())
         .apply("BuildDashboardDocuments", ParDo.of(new BuildDocumentFn(config)))
         .setCoder(SerializableCoder.of(DashboardMinute.class));
   }
 
-  static class DashboardCombineFn
-      extends CombineFn<ClickEvent, DashboardAccumulator, DashboardAccumulator> {
+  /**
+   * Adds a bundle's events into one accumulator per window and emits them when the bundle ends, in
+   * their window (the runner finishes a bundle before it advances the watermark, so no partial is
+   * later than its events would have been).
+   */
+  static class AddPerBundleFn extends DoFn<ClickEvent, DashboardAccumulator> {
     private final String reportingCurrency;
+    private transient @Nullable Map<BoundedWindow, DashboardAccumulator> partials;
 
-    DashboardCombineFn(String reportingCurrency) {
+    AddPerBundleFn(String reportingCurrency) {
       this.reportingCurrency = reportingCurrency;
     }
 
+    @StartBundle
+    public void startBundle() {
+      partials = new HashMap<>();
+    }
+
+    @ProcessElement
+    public void process(@Element ClickEvent event, BoundedWindow window) {
+      Map<BoundedWindow, DashboardAccumulator> open = Objects.requireNonNull(partials);
+      open.computeIfAbsent(window, w -> new DashboardAccumulator()).add(event, reportingCurrency);
+    }
+
+    @FinishBundle
+    public void finishBundle(FinishBundleContext context) {
+      Map<BoundedWindow, DashboardAccumulator> open = Objects.requireNonNull(partials);
+      open.forEach((window, acc) -> context.output(acc, window.maxTimestamp(), window));
+      open.clear();
+    }
+  }
+
+  /** Merges the per-bundle accumulators of a minute. */
+  static class MergeFn
+      extends CombineFn<DashboardAccumulator, DashboardAccumulator, DashboardAccumulator> {
     @Override
     public DashboardAccumulator createAccumulator() {
       return new DashboardAccumulator();
     }
 
     @Override
-    public DashboardAccumulator addInput(DashboardAccumulator acc, ClickEvent event) {
-      acc.add(event, reportingCurrency);
+    public DashboardAccumulator addInput(DashboardAccumulator acc, DashboardAccumulator partial) {
+      acc.merge(partial);
       return acc;
     }
 
@@ -103,13 +136,13 @@ public class AggregateDashboard
 
     @Override
     public Coder<DashboardAccumulator> getAccumulatorCoder(
-        CoderRegistry registry, Coder<ClickEvent> inputCoder) {
+        CoderRegistry registry, Coder<DashboardAccumulator> inputCoder) {
       return new DashboardAccumulator.Coder();
     }
 
     @Override
     public Coder<DashboardAccumulator> getDefaultOutputCoder(
-        CoderRegistry registry, Coder<ClickEvent> inputCoder) {
+        CoderRegistry registry, Coder<DashboardAccumulator> inputCoder) {
       return new DashboardAccumulator.Coder();
     }
   }
