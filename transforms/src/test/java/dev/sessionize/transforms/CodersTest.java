@@ -11,6 +11,8 @@ import dev.sessionize.transforms.model.DeadLetter;
 import dev.sessionize.transforms.model.RawRecord;
 import dev.sessionize.transforms.model.Reason;
 import dev.sessionize.transforms.model.Session;
+import dev.sessionize.transforms.model.Wire;
+import java.io.ByteArrayOutputStream;
 import java.math.BigDecimal;
 import java.util.List;
 import java.util.Map;
@@ -119,6 +121,52 @@ public class CodersTest {
     fn.addInput(acc, TestEvents.purchase("u", "p", atSeconds(5), null, "1.99", "GBP"));
     CoderProperties.coderDecodeEncodeEqual(coder, acc);
     assertEquals("/page5", CoderUtils.clone(coder, acc).exitPage());
+  }
+
+  @Test
+  public void sessionAccumulatorFrontCodesPagesWithoutSplittingSurrogatePairs() throws Exception {
+    SessionCombineFn fn = new SessionCombineFn(200);
+    Coder<SessionAccumulator> coder = new SessionAccumulator.Coder(200);
+    SessionAccumulator acc = fn.createAccumulator();
+    // The last two share the first bytes of an emoji: the shared prefix ends inside a character.
+    String[] pages = {
+      "https://shop.example.com/a",
+      "https://shop.example.com/ab",
+      "/x\ud83d\ude00",
+      "/x\ud83d\ude01"
+    };
+    for (int i = 0; i < pages.length; i++) {
+      fn.addInput(acc, TestEvents.view("u", "e" + i, atSeconds(i * 10), pages[i]));
+    }
+    SessionAccumulator back = CoderUtils.clone(coder, acc);
+    assertEquals(List.of(pages), back.pagesInVisitOrder());
+    assertEquals(acc, back);
+  }
+
+  @Test
+  public void sessionAccumulatorReadsTheFirstLayout() throws Exception {
+    // Layout 1 (before front coding): pages whole, first visits as deltas from the start.
+    ByteArrayOutputStream out = new ByteArrayOutputStream();
+    long start = atSeconds(0).getMillis();
+    out.write(1);
+    Wire.writeSignedVarLong(start, out);
+    for (long v : new long[] {20_000, 3, 3, 0, 0, 2}) { // end - start, counts, 2 pages
+      Wire.writeVarLong(v, out);
+    }
+    Wire.writeString("/a", out);
+    Wire.writeVarLong(0, out);
+    Wire.writeString("/b", out);
+    Wire.writeVarLong(10_000, out);
+    for (long v : new long[] {1, 2, 0, 0, 0, 0, 0}) { // entry, exit, 4 null strings, 0 currencies
+      Wire.writeVarLong(v, out);
+    }
+    SessionAccumulator expected = new SessionCombineFn(200).createAccumulator();
+    expected.add(TestEvents.view("u", "1", atSeconds(0), "/a"));
+    expected.add(TestEvents.view("u", "2", atSeconds(10), "/b"));
+    expected.add(TestEvents.view("u", "3", atSeconds(20), "/b"));
+    SessionAccumulator decoded =
+        CoderUtils.decodeFromByteArray(new SessionAccumulator.Coder(200), out.toByteArray());
+    assertEquals(expected, decoded);
   }
 
   @Test

@@ -55,15 +55,21 @@ public final class Wire {
       throw new IOException("negative length " + length);
     }
     byte[] bytes = new byte[length];
+    readFully(in, bytes, 0, length);
+    return bytes;
+  }
+
+  /** Reads exactly {@code length} bytes into {@code bytes} from {@code offset}. */
+  public static void readFully(InputStream in, byte[] bytes, int offset, int length)
+      throws IOException {
     int read = 0;
     while (read < length) {
-      int n = in.read(bytes, read, length - read);
+      int n = in.read(bytes, offset + read, length - read);
       if (n < 0) {
         throw new EOFException("expected " + length + " bytes, got " + read);
       }
       read += n;
     }
-    return bytes;
   }
 
   public static void writeString(String value, OutputStream out) throws IOException {
