@@ -89,6 +89,10 @@ public final class BenchRun {
         beamArgs.add("--runner=SparkRunner");
         beamArgs.add("--sparkMaster=local[" + parallelism + "]");
         beamArgs.add("--enableSparkMetricSinks=false");
+        // Spark's default, MEMORY_ONLY, drops cached partitions under memory pressure and computes
+        // them again from the file source: at 1 M events the source was read twice (records_read
+        // 2 021 952) and CPU was 95 s against 75 s with this. Outputs are the same either way.
+        beamArgs.add("--storageLevel=MEMORY_AND_DISK_SER");
         break;
       default:
         throw new IllegalArgumentException("--runner must be direct, flink or spark: " + runner);
