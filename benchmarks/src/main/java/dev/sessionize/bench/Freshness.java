@@ -9,6 +9,7 @@ import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.Arrays;
+import java.util.HashMap;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -52,8 +53,10 @@ public final class Freshness {
 
   public static void main(String[] args) throws Exception {
     Map<String, String> a = Args.parse(args);
-    int rate = Integer.parseInt(a.getOrDefault("rate", "20000"));
-    int seconds = Integer.parseInt(a.getOrDefault("seconds", "60"));
+    a.putIfAbsent("rates", a.getOrDefault("rate", "2000"));
+    int[] rates = Arrays.stream(a.get("rates").split(",")).mapToInt(Integer::parseInt).toArray();
+    int seconds = Integer.parseInt(a.getOrDefault("seconds", "20"));
+    int settle = Integer.parseInt(a.getOrDefault("settleSeconds", "20"));
     int e2eEvents = Integer.parseInt(a.getOrDefault("e2eEvents", "1000000"));
     Path work = Path.of(a.getOrDefault("work", "target/freshness")).toAbsolutePath();
     Files.createDirectories(work);
@@ -91,7 +94,7 @@ public final class Freshness {
                   "--parallelism=2",
                   "--streaming=true",
                   "--experiments=use_deprecated_read",
-                  "--checkpointingInterval=10000",
+                  "--checkpointingInterval=" + a.getOrDefault("checkpointMs", "10000"),
                   "--stateBackend=rocksdb",
                   "--stateBackendStoragePath=" + work.resolve("checkpoints").toUri(),
                   "--source=kafka",
@@ -146,76 +149,22 @@ public final class Freshness {
       out.put("e2e CPU-s per M records", String.format("%.1f", e2eCpu * 1e6 / records));
       System.out.println("freshness: end to end " + out);
 
-      // Phase 2: live events at a steady rate.
-      long warmupNanos = Math.min(10, seconds / 3) * 1_000_000_000L;
+      // Phase 2: live events at each steady rate in turn. The maps are shared by the rates: a
+      // minute's document counts the events of every rate produced in that minute.
       Map<String, long[]> produced = new ConcurrentHashMap<>(); // minute key -> produce nanos
       Map<String, AtomicLong> producedCount = new ConcurrentHashMap<>();
-      Map<String, Long> visible = new ConcurrentHashMap<>();
-      int perMinuteCap = rate * 60 + 1;
-      long[] latencies = new long[rate * seconds + 1];
-      AtomicLong measured = new AtomicLong();
-      long liveStart = System.nanoTime();
-      AtomicLong producedTotal = new AtomicLong();
-      Thread producer =
-          new Thread(
-              () ->
-                  produceLive(
-                      kafka.bootstrapServers(),
-                      rate,
-                      seconds,
-                      produced,
-                      producedCount,
-                      perMinuteCap,
-                      producedTotal),
-              "live-producer");
-      producer.start();
-      while (producer.isAlive()
-          || System.nanoTime() < liveStart + (seconds + 30L) * 1_000_000_000L) {
-        if (!producer.isAlive() && allVisible(producedCount, visible)) {
-          break;
-        }
-        for (Map.Entry<String, AtomicLong> e : producedCount.entrySet()) {
-          String key = e.getKey();
-          long have = visible.getOrDefault(key, 0L);
-          long made = e.getValue().get();
-          if (have >= made) {
-            continue;
-          }
-          String doc = jedis.get(key);
-          long now = System.nanoTime();
-          if (doc == null) {
-            continue;
-          }
-          Matcher m = EVENTS.matcher(doc);
-          if (!m.find()) {
-            continue;
-          }
-          long count = Math.min(Long.parseLong(m.group(1)), made);
-          long[] times = produced.get(key);
-          for (long i = have; i < count; i++) {
-            long producedAt = times[(int) i];
-            if (producedAt - liveStart >= warmupNanos) {
-              latencies[(int) measured.getAndIncrement()] = now - producedAt;
-            }
-          }
-          if (count > have) {
-            visible.put(key, count);
-          }
-        }
-        Thread.sleep(20);
+      Map<String, Long> visible = new HashMap<>();
+      int perMinuteCap = Arrays.stream(rates).max().orElse(1) * 60 + 1;
+      // Settling, not measured: when the first live events arrive the watermark jumps from the
+      // backlog's days to now, and every backlog session closes at once (a burst of Iceberg rows
+      // and timer work that delayed the first live events by ~10 s).
+      Map<String, Object> settling = new LinkedHashMap<>();
+      live(
+          kafka, jedis, rates[0], settle, produced, producedCount, visible, perMinuteCap, settling);
+      out.put("settling (not measured): live events/s for s", rates[0] + " for " + settle);
+      for (int rate : rates) {
+        live(kafka, jedis, rate, seconds, produced, producedCount, visible, perMinuteCap, out);
       }
-      long n = measured.get();
-      long[] l = Arrays.copyOf(latencies, (int) n);
-      Arrays.sort(l);
-      long totalVisible = visible.values().stream().mapToLong(Long::longValue).sum();
-      out.put("freshness rate (events/s, target)", rate);
-      out.put("freshness events produced", producedTotal.get());
-      out.put("freshness events seen in Redis", totalVisible);
-      out.put("freshness events measured (after warm-up)", n);
-      out.put("freshness p50 ms", n == 0 ? "-" : String.valueOf(l[(int) (n * 0.50)] / 1_000_000));
-      out.put("freshness p95 ms", n == 0 ? "-" : String.valueOf(l[(int) (n * 0.95)] / 1_000_000));
-      out.put("freshness p99 ms", n == 0 ? "-" : String.valueOf(l[(int) (n * 0.99)] / 1_000_000));
-      out.put("freshness max ms", n == 0 ? "-" : String.valueOf(l[(int) n - 1] / 1_000_000));
       out.put("peak RSS MB (whole JVM)", ProcStats.peakRssBytes() / 1048576);
       out.put("peak heap MB (whole JVM)", stats.peakHeapBytes() / 1048576);
       out.put(
@@ -226,11 +175,12 @@ public final class Freshness {
                   + " every 10 s, Iceberg commits every 5 s). End to end: %,d generated records put"
                   + " in the topic first, then the job started; timed until the Redis minute"
                   + " documents count every accepted event (job start-up included; Iceberg rows"
-                  + " land up to 5 s later). Freshness: %,d events/s made now for %d s; latency ="
-                  + " time from the producer's send to the first 20 ms Redis poll whose minute"
-                  + " document counts the event (by count within the minute); the first %d s are"
-                  + " warm-up.",
-              records, rate, seconds, warmupNanos / 1_000_000_000L));
+                  + " land up to 5 s later). Freshness: at each rate (%s events/s) events made now"
+                  + " for %d s; latency = time from the producer's send to the first 20 ms Redis"
+                  + " poll whose minute document counts the event (by count within the minute);"
+                  + " the first %d s of each rate are warm-up, and before the first rate %d s of"
+                  + " live events settle the job after the backlog.",
+              records, a.get("rates"), seconds, warmupSeconds(seconds), settle));
     }
     Properties p = new Properties();
     out.forEach((k, v) -> p.setProperty(k, String.valueOf(v)));
@@ -239,6 +189,93 @@ public final class Freshness {
     }
     System.out.println("freshness: " + out);
     System.exit(0);
+  }
+
+  private static long warmupSeconds(int seconds) {
+    return Math.min(10, seconds / 3);
+  }
+
+  /** Produces {@code rate} events/s for {@code seconds} and measures when Redis counts them. */
+  private static void live(
+      LocalKafka kafka,
+      Jedis jedis,
+      int rate,
+      int seconds,
+      Map<String, long[]> produced,
+      Map<String, AtomicLong> producedCount,
+      Map<String, Long> visible,
+      int perMinuteCap,
+      Map<String, Object> out)
+      throws InterruptedException {
+    long[] latencies = new long[rate * seconds + 1];
+    int measured = 0;
+    long liveStart = System.nanoTime();
+    long measureFrom = liveStart + warmupSeconds(seconds) * 1_000_000_000L;
+    AtomicLong producedTotal = new AtomicLong();
+    long visibleBefore = visible.values().stream().mapToLong(Long::longValue).sum();
+    Thread producer =
+        new Thread(
+            () ->
+                produceLive(
+                    kafka.bootstrapServers(),
+                    rate,
+                    seconds,
+                    produced,
+                    producedCount,
+                    perMinuteCap,
+                    producedTotal),
+            "live-producer");
+    producer.start();
+    while (producer.isAlive() || System.nanoTime() < liveStart + (seconds + 30L) * 1_000_000_000L) {
+      if (!producer.isAlive() && allVisible(producedCount, visible)) {
+        break;
+      }
+      for (Map.Entry<String, AtomicLong> e : producedCount.entrySet()) {
+        String key = e.getKey();
+        long have = visible.getOrDefault(key, 0L);
+        long made = e.getValue().get();
+        if (have >= made) {
+          continue;
+        }
+        String doc = jedis.get(key);
+        long now = System.nanoTime();
+        if (doc == null) {
+          continue;
+        }
+        Matcher m = EVENTS.matcher(doc);
+        if (!m.find()) {
+          continue;
+        }
+        long count = Math.min(Long.parseLong(m.group(1)), made);
+        long[] times = produced.get(key);
+        for (long i = have; i < count; i++) {
+          long producedAt = times[(int) i];
+          if (producedAt >= measureFrom && measured < latencies.length) {
+            latencies[measured++] = now - producedAt;
+          }
+        }
+        if (count > have) {
+          visible.put(key, count);
+        }
+      }
+      Thread.sleep(20);
+    }
+    long[] l = Arrays.copyOf(latencies, measured);
+    Arrays.sort(l);
+    long seen = visible.values().stream().mapToLong(Long::longValue).sum() - visibleBefore;
+    String at = String.format("freshness at %,d events/s: ", rate);
+    out.put(at + "events produced", producedTotal.get());
+    out.put(at + "events seen in Redis", seen);
+    out.put(at + "events measured (after warm-up)", measured);
+    out.put(at + "p50 ms", percentile(l, 0.50));
+    out.put(at + "p95 ms", percentile(l, 0.95));
+    out.put(at + "p99 ms", percentile(l, 0.99));
+    out.put(at + "max ms", l.length == 0 ? "-" : String.valueOf(l[l.length - 1] / 1_000_000));
+    System.out.println("freshness: " + out);
+  }
+
+  private static String percentile(long[] sorted, double q) {
+    return sorted.length == 0 ? "-" : String.valueOf(sorted[(int) (sorted.length * q)] / 1_000_000);
   }
 
   private static boolean allVisible(Map<String, AtomicLong> produced, Map<String, Long> visible) {
@@ -273,6 +310,8 @@ public final class Freshness {
     return sum;
   }
 
+  private static final AtomicLong PHASES = new AtomicLong();
+
   private static void produceLive(
       String bootstrap,
       int rate,
@@ -286,16 +325,18 @@ public final class Freshness {
     props.put("key.serializer", StringSerializer.class.getName());
     props.put("value.serializer", ByteArraySerializer.class.getName());
     props.put("linger.ms", "5");
+    long phase = PHASES.incrementAndGet();
     try (KafkaProducer<String, byte[]> producer = new KafkaProducer<>(props)) {
       long start = System.nanoTime();
       long n = (long) rate * seconds;
       for (long i = 0; i < n; i++) {
         Instant now = Instant.now();
         String user = "live-" + (i % 5000);
+        String eventId = "live-" + phase + "-" + i; // unique across the phases (dedup keeps ids)
         String key = DashboardMinute.keyFor(now.minus(now.getMillis() % 60_000));
         byte[] payload =
-            ("{\"event_id\":\"live-"
-                    + i
+            ("{\"event_id\":\""
+                    + eventId
                     + "\",\"user_id\":\""
                     + user
                     + "\",\"event_type\":\"page_view\",\"timestamp\":"
