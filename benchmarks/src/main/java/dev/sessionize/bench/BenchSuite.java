@@ -110,7 +110,7 @@ public final class BenchSuite {
       long checkpoint = 5_000;
       // The DirectRunner fires each timer in a bundle of its own (DedupEvents keeps one per event
       // id): it manages a few hundred records per second, so it gets a smaller input of its own.
-      int directEvents = quick ? 500 : 2_000;
+      int directEvents = quick ? 300 : 2_000;
       Path directInput = input(directEvents, Math.max(10, directEvents / 10));
       report.runs.add(runConfig(Config.of("direct", 2), directInput, "runners"));
 
@@ -171,7 +171,7 @@ public final class BenchSuite {
       report.scaling.add(r != null ? r : runConfig(batch, input(n, u), "events"));
     }
     int fixed = quick ? 20_000 : 1_000_000;
-    int[] userCounts = quick ? new int[] {200, 20_000} : new int[] {10_000, 100_000, 1_000_000};
+    int[] userCounts = quick ? new int[] {2_000, 20_000} : new int[] {10_000, 100_000, 1_000_000};
     for (int u : userCounts) {
       Result r = findRun(batch, fixed, u);
       report.scaling.add(r != null ? r : runConfig(batch, input(fixed, u), "users"));
@@ -300,9 +300,9 @@ public final class BenchSuite {
                 "-p",
                 quick ? "shape=10:5" : "shape=10:5,500:200",
                 "-w",
-                "1s",
+                quick ? "500ms" : "1s",
                 "-r",
-                "1s",
+                quick ? "500ms" : "1s",
                 "-rf",
                 "csv",
                 "-rff",
@@ -320,9 +320,9 @@ public final class BenchSuite {
     List<String> args =
         List.of(
             "--rates=" + (quick ? "1000" : "1000,2000,4000"),
-            "--seconds=" + (quick ? 15 : 20),
-            "--settleSeconds=" + (quick ? 15 : 20),
-            "--e2eEvents=" + (quick ? 20_000 : 200_000),
+            "--seconds=" + (quick ? 12 : 20),
+            "--settleSeconds=" + (quick ? 10 : 20),
+            "--e2eEvents=" + (quick ? 10_000 : 200_000),
             "--work=" + work.resolve("freshness"),
             "--result=" + result);
     System.out.println(
