@@ -117,7 +117,7 @@ final class Report {
       md.append("- input generation (its own JVM, not counted below): ").append(g).append("\n");
     }
     md.append(
-        "\nEvery row is one JVM (`BenchRun`, -Xmx3g) running the whole pipeline (file source, parse,"
+        "\nEvery row is one JVM (`BenchRun`, -Xmx6g) running the whole pipeline (file source, parse,"
             + " dedup, sessions, dashboard aggregation) with counting sinks. Records = records read"
             + " (events + duplicates + malformed). Wall and CPU are taken around `run()` +"
             + " `waitUntilFinish()` (CPU = utime + stime of /proc/self/stat, all threads); JVM start"
