@@ -160,7 +160,8 @@ public final class BenchSuite {
 
   /**
    * Events sweep (cost vs event count) and users sweep (10 k to 1 M users at 1 M events: state
-   * grows with the users whose sessions are open at once), both on Flink batch p2.
+   * grows with the users whose sessions are open at once), both on Flink batch p2; and Flink batch
+   * p1 on the 1 M input (1 core against 2).
    */
   private void scaling() throws Exception {
     Config batch = Config.flink(2, false, 0, "-");
@@ -174,7 +175,12 @@ public final class BenchSuite {
     int[] userCounts = quick ? new int[] {2_000, 20_000} : new int[] {10_000, 100_000, 1_000_000};
     for (int u : userCounts) {
       Result r = findRun(batch, fixed, u);
-      report.scaling.add(r != null ? r : runConfig(batch, input(fixed, u), "users"));
+      report.usersScaling.add(r != null ? r : runConfig(batch, input(fixed, u), "users"));
+    }
+    if (!quick) {
+      // 1 core against 2: Flink batch p1 on the 1 M input of the events sweep.
+      Config p1 = Config.flink(1, false, 0, "-");
+      report.scaling.add(runConfig(p1, input(1_000_000, 100_000), "cores"));
     }
   }
 
@@ -185,6 +191,11 @@ public final class BenchSuite {
       }
     }
     for (Result r : report.scaling) {
+      if (r.config.equals(c) && r.events == events && r.users == users) {
+        return r;
+      }
+    }
+    for (Result r : report.usersScaling) {
       if (r.config.equals(c) && r.events == events && r.users == users) {
         return r;
       }
@@ -321,8 +332,8 @@ public final class BenchSuite {
         List.of(
             "--rates=" + (quick ? "1000" : "1000,2000,4000"),
             "--seconds=" + (quick ? 12 : 20),
-            "--settleSeconds=" + (quick ? 10 : 20),
-            "--e2eEvents=" + (quick ? 10_000 : 200_000),
+            "--settleSeconds=" + (quick ? 8 : 20),
+            "--e2eEvents=" + (quick ? 5_000 : 200_000),
             "--work=" + work.resolve("freshness"),
             "--result=" + result);
     System.out.println(
