@@ -108,8 +108,9 @@ public final class BenchSuite {
 
     if (wants("runners")) {
       long checkpoint = 5_000;
-      // The DirectRunner fires each timer in a bundle of its own (DedupEvents keeps one per event
-      // id): it manages a few hundred records per second, so it gets a smaller input of its own.
+      // The DirectRunner fires timers a bundle at a time (DedupEvents keeps one per user, the
+      // windows one per session): it manages a few hundred records per second, so it gets a
+      // smaller input of its own.
       int directEvents = quick ? 300 : 2_000;
       Path directInput = input(directEvents, Math.max(10, directEvents / 10));
       report.runs.add(runConfig(Config.of("direct", 2), directInput, "runners"));
