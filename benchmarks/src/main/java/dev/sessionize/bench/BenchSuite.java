@@ -186,19 +186,11 @@ public final class BenchSuite {
   }
 
   private Result findRun(Config c, int events, int users) {
-    for (Result r : report.runs) {
-      if (r.config.equals(c) && r.events == events && r.users == users) {
-        return r;
-      }
-    }
-    for (Result r : report.scaling) {
-      if (r.config.equals(c) && r.events == events && r.users == users) {
-        return r;
-      }
-    }
-    for (Result r : report.usersScaling) {
-      if (r.config.equals(c) && r.events == events && r.users == users) {
-        return r;
+    for (List<Result> list : List.of(report.runs, report.scaling, report.usersScaling)) {
+      for (Result r : list) {
+        if (r.config.equals(c) && r.events == events && r.users == users) {
+          return r;
+        }
       }
     }
     return null;

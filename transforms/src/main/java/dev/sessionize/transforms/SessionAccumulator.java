@@ -423,8 +423,8 @@ public final class SessionAccumulator {
       List<String> pages = new ArrayList<>(visits.size());
       for (PageVisit v : visits) {
         byte[] page = v.page.getBytes(StandardCharsets.UTF_8);
-        int shared = Arrays.mismatch(previousPage, page);
-        shared = shared < 0 ? page.length : Math.min(shared, page.length);
+        int shared = Arrays.mismatch(previousPage, page); // -1: equal (pages are distinct)
+        shared = shared < 0 ? page.length : shared;
         Wire.writeVarInt(shared, out);
         Wire.writeVarInt(page.length - shared, out);
         out.write(page, shared, page.length - shared);

@@ -98,14 +98,7 @@ public final class Wire {
       return null;
     }
     byte[] bytes = new byte[lengthPlusOne - 1];
-    int read = 0;
-    while (read < bytes.length) {
-      int n = in.read(bytes, read, bytes.length - read);
-      if (n < 0) {
-        throw new EOFException("truncated string");
-      }
-      read += n;
-    }
+    readFully(in, bytes, 0, bytes.length);
     return new String(bytes, StandardCharsets.UTF_8);
   }
 
