@@ -13,8 +13,9 @@ import java.util.Map;
  * Writes the benchmark input once: {@link ClickstreamGenerator}'s stream (fixed seed, sessions of
  * about 9 events on average, 1% duplicates, 0.1% malformed records) as JSON lines in {@code
  * --shards} files {@code part-NNNNN.jsonl} of {@code --output}, records dealt round-robin so each
- * file keeps delivery order. Runs in its own JVM (the stream is built in memory); the suite reports
- * its cost apart from the runners'.
+ * file keeps delivery order. The stream is built in memory, so the suite runs a big input's
+ * generation in a JVM of its own and a small one ({@link #write}) in its own process; it reports
+ * the cost apart from the runners'.
  *
  * <pre>--events=N --users=N --seed=N --shards=N --output=DIR</pre>
  */
@@ -23,13 +24,22 @@ public final class GenerateInput {
 
   public static void main(String[] args) throws IOException {
     Map<String, String> a = Args.parse(args);
-    int events = Integer.parseInt(a.get("events"));
-    int users = Integer.parseInt(a.get("users"));
-    int shards = Integer.parseInt(a.getOrDefault("shards", "4"));
-    Path dir = Path.of(a.get("output"));
+    String summary =
+        write(
+            Integer.parseInt(a.get("events")),
+            Integer.parseInt(a.get("users")),
+            Long.parseLong(a.getOrDefault("seed", "42")),
+            Integer.parseInt(a.getOrDefault("shards", "4")),
+            Path.of(a.get("output")));
+    System.out.println(summary);
+    System.exit(0);
+  }
+
+  /** Writes the input into {@code dir}; returns a line saying what was written. */
+  static String write(int events, int users, long seed, int shards, Path dir) throws IOException {
     List<ClickstreamGenerator.Record> records =
         new ClickstreamGenerator()
-            .seed(Long.parseLong(a.getOrDefault("seed", "42")))
+            .seed(seed)
             .events(events)
             .users(users)
             .duplicateRate(0.01)
@@ -56,7 +66,6 @@ public final class GenerateInput {
     Files.writeString(
         dir.resolve("DONE"),
         "records=" + records.size() + "\nbytes=" + bytes + "\nevents=" + events + "\n");
-    System.out.println("generated " + records.size() + " records (" + bytes + " bytes) in " + dir);
-    System.exit(0);
+    return "generated " + records.size() + " records (" + bytes + " bytes) in " + dir;
   }
 }

@@ -126,7 +126,7 @@ final class Report {
     md.append(loadAtEnd).append("`\n");
     md.append("- input: ").append(input).append("\n");
     for (String g : generation) {
-      md.append("- input generation (its own JVM, not counted below): ").append(g).append("\n");
+      md.append("- input generation (not counted below): ").append(g).append("\n");
     }
     md.append(
         "\nEvery row is one JVM (`BenchRun`, -Xmx6g) running the whole pipeline (file source, parse,"
