@@ -17,7 +17,8 @@ import java.util.Map;
  * dashboard; parallelism 30; a checkpoint every 60 s, exactly-once, at least 30 s apart, 10 min
  * timeout, one at a time, retained when the job is cancelled; RocksDB state with checkpoints under
  * {@code --stateBackendStoragePath} (a local folder by default, or any file system URI Flink
- * supports: {@code hdfs://}, {@code s3://} with its plugin).
+ * supports: {@code hdfs://}, {@code s3://} with its plugin); no copy between chained operators
+ * ({@code --fasterCopy}).
  */
 public final class FlinkProduction {
   private FlinkProduction() {}
@@ -39,6 +40,10 @@ public final class FlinkProduction {
         "stateBackendStoragePath", new File("checkpoints").getAbsoluteFile().toURI().toString());
     // KafkaIO's splittable-DoFn read is slow on this runner (see the README).
     preset.put("experiments", "use_deprecated_read");
+    // No deep copy (encode + decode) of every element between chained operators: ~12 % less CPU
+    // (README, Benchmarks). Safe because no DoFn of the job changes an element it received or
+    // emitted; the DirectRunner's immutability checks hold every test to that.
+    preset.put("fasterCopy", "true");
     preset.put("source", "kafka");
     preset.put("sessionsSink", "iceberg");
     preset.put("dashboardSink", "redis");
