@@ -13,9 +13,9 @@ import java.util.Map;
  * Writes the benchmark input once: {@link ClickstreamGenerator}'s stream (fixed seed, sessions of
  * about 9 events on average, 1% duplicates, 0.1% malformed records) as JSON lines in {@code
  * --shards} files {@code part-NNNNN.jsonl} of {@code --output}, records dealt round-robin so each
- * file keeps delivery order. The stream is built in memory, so the suite runs a big input's
- * generation in a JVM of its own and a small one ({@link #write}) in its own process; it reports
- * the cost apart from the runners'.
+ * file keeps delivery order. The stream is built in memory, so the suite generates a big input in a
+ * JVM of its own (this main) and a small one in the suite's JVM ({@link #write}); it reports the
+ * cost apart from the runners'.
  *
  * <pre>--events=N --users=N --seed=N --shards=N --output=DIR</pre>
  */
