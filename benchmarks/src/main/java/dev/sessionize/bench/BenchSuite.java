@@ -103,8 +103,7 @@ public final class BenchSuite {
     int users = quick ? 2_000 : 100_000;
     int midEvents = quick ? 20_000 : 100_000;
     int midUsers = quick ? 2_000 : 10_000;
-    Path input = input(events, users);
-    report.input = describe(input, events, users);
+    report.input = describe(input(events, users));
 
     if (wants("runners")) {
       long checkpoint = 5_000;
@@ -112,10 +111,10 @@ public final class BenchSuite {
       // windows one per session): it manages a few hundred records per second, so it gets a
       // smaller input of its own.
       int directEvents = quick ? 300 : 2_000;
-      Path directInput = input(directEvents, Math.max(10, directEvents / 10));
+      Input directInput = input(directEvents, Math.max(10, directEvents / 10));
       report.runs.add(runConfig(Config.of("direct", 2), directInput, "runners"));
 
-      Path in = input(events, users);
+      Input in = input(events, users);
       for (Config c : List.of(Config.flink(2, false, 0, "-"), Config.of("spark", 2))) {
         report.runs.add(runConfig(c, in, "runners"));
       }
@@ -134,7 +133,7 @@ public final class BenchSuite {
         Config ab = Config.flink(2, true, checkpoint, "rocksdb");
         mid.add(ab.withExtra(ab.label() + " +fasterCopy", "--fasterCopy=true"));
       }
-      Path midInput = input(midEvents, midUsers);
+      Input midInput = input(midEvents, midUsers);
       for (Config c : mid) {
         report.runs.add(runConfig(c, midInput, "runners"));
       }
@@ -197,7 +196,10 @@ public final class BenchSuite {
   }
 
   /** The generated input of {@code events} events of {@code users} users; made once, kept. */
-  private Path input(int events, int users) throws Exception {
+  /** A generated input: its folder and what it was generated with. */
+  private record Input(Path dir, int events, int users) {}
+
+  private Input input(int events, int users) throws Exception {
     Path dir = root.resolve("benchmarks/target/bench-input/e" + events + "-u" + users + "-s42");
     if (!Files.exists(dir.resolve("DONE"))) {
       System.out.printf("bench: generating %,d events of %,d users into %s%n", events, users, dir);
@@ -228,44 +230,39 @@ public final class BenchSuite {
         report.generation.add(gen.label + ": " + gen.wallSeconds() + " s wall");
       }
     }
-    lastEvents = events;
-    lastUsers = users;
-    return dir;
+    return new Input(dir, events, users);
   }
 
   /** Inputs up to this many events are generated in the suite's own JVM. */
   private static final int IN_PROCESS_EVENTS = 100_000;
 
-  private int lastEvents;
-  private int lastUsers;
-
-  private String describe(Path dir, int events, int users) throws IOException {
+  private String describe(Input input) throws IOException {
     Properties p = new Properties();
-    try (Reader r = Files.newBufferedReader(dir.resolve("DONE"))) {
+    try (Reader r = Files.newBufferedReader(input.dir().resolve("DONE"))) {
       p.load(r);
     }
     return String.format(
         "%,d events of %,d users (ClickstreamGenerator, seed 42, 1%% duplicates, 0.1%% malformed):"
             + " %,d records, %.0f MB of JSON lines in 4 files",
-        events,
-        users,
+        input.events(),
+        input.users(),
         Long.parseLong(p.getProperty("records")),
         Long.parseLong(p.getProperty("bytes")) / 1e6);
   }
 
-  private Result runConfig(Config c, Path input, String section) throws Exception {
+  private Result runConfig(Config c, Input input, String section) throws Exception {
     List<String> args = new ArrayList<>();
     args.add("--runner=" + c.runner());
     args.add("--parallelism=" + c.parallelism());
     args.add("--streaming=" + c.streaming());
     args.add("--checkpointing=" + c.checkpointing());
     args.add("--stateBackend=" + c.backend());
-    args.add("--input=" + input + "/part-*.jsonl");
+    args.add("--input=" + input.dir() + "/part-*.jsonl");
     args.add("--work=" + work.resolve("runs"));
     if (!c.extra().isEmpty()) {
       args.add("--extra=" + c.extra());
     }
-    System.out.printf("bench: [%s] %s on %s%n", section, c.label(), input.getFileName());
+    System.out.printf("bench: [%s] %s on %s%n", section, c.label(), input.dir().getFileName());
     Result r =
         launch(
                 c.label(),
@@ -274,7 +271,7 @@ public final class BenchSuite {
                 args,
                 c,
                 timeoutMinutes(c))
-            .with(lastEvents, lastUsers);
+            .with(input.events(), input.users());
     System.out.println("bench:   " + r.summary());
     return r;
   }
