@@ -4,7 +4,6 @@ import dev.sessionize.transforms.model.ClickEvent;
 import dev.sessionize.transforms.model.DeadLetter;
 import dev.sessionize.transforms.model.RawRecord;
 import dev.sessionize.transforms.model.Reason;
-import java.util.Arrays;
 import java.util.EnumMap;
 import java.util.Map;
 import org.apache.beam.sdk.metrics.Counter;
@@ -63,9 +62,7 @@ public class ParseEvents extends PTransform<PCollection<RawRecord>, PCollectionT
     PCollectionTuple result =
         input.apply(
             "ParseJson",
-            ParDo.of(
-                    new ParseFn(
-                        new EventParser(maxRecordBytes, maxFutureSkew), maxRecordBytes, clock))
+            ParDo.of(new ParseFn(new EventParser(maxRecordBytes, maxFutureSkew), clock))
                 .withOutputTags(VALID, TupleTagList.of(DEAD_LETTER)));
     result.get(VALID).setCoder(ClickEvent.ClickEventCoder.of());
     result.get(DEAD_LETTER).setCoder(DeadLetter.DeadLetterCoder.of());
@@ -74,16 +71,14 @@ public class ParseEvents extends PTransform<PCollection<RawRecord>, PCollectionT
 
   static class ParseFn extends DoFn<RawRecord, ClickEvent> {
     private final EventParser parser;
-    private final int maxRecordBytes;
     private final Clock clock;
     private final Counter read = SessionizeMetrics.counter("records_read");
     private final Counter valid = SessionizeMetrics.counter("valid");
     private final Counter restamped = SessionizeMetrics.counter("timestamp_behind_source");
     private final Map<Reason, Counter> rejected = new EnumMap<>(Reason.class);
 
-    ParseFn(EventParser parser, int maxRecordBytes, Clock clock) {
+    ParseFn(EventParser parser, Clock clock) {
       this.parser = parser;
-      this.maxRecordBytes = maxRecordBytes;
       this.clock = clock;
       for (Reason reason : Reason.values()) {
         rejected.put(reason, SessionizeMetrics.deadLetters(reason));
@@ -103,6 +98,7 @@ public class ParseEvents extends PTransform<PCollection<RawRecord>, PCollectionT
                 .setSourceTopic(record.sourceTopic())
                 .setSourcePartition(record.sourcePartition())
                 .setSourceOffset(record.sourceOffset())
+                .setPayload(record.payload())
                 .build();
         // Sources stamp records with their event time (or the minimum timestamp); an element
         // can never be moved back in time, so a source that stamped later keeps its stamp.
@@ -115,14 +111,10 @@ public class ParseEvents extends PTransform<PCollection<RawRecord>, PCollectionT
         return;
       }
       rejected.get(outcome.reason).inc();
-      // An oversize record keeps only its first maxRecordBytes bytes (the detail gives the full
-      // size), so a 10 MB record never becomes a 10 MB dead letter that a sink cannot write.
+      // The dead letter holds the record's exact bytes, whatever its size: the dead-letter sink
+      // decides how to hold a record too big for it, never this step.
       byte[] payload = record.payload();
       String detail = outcome.detail;
-      if (outcome.reason == Reason.OVERSIZE && payload.length > maxRecordBytes) {
-        payload = Arrays.copyOf(payload, maxRecordBytes);
-        detail = detail + "; the payload keeps the first " + maxRecordBytes + " bytes";
-      }
       out.get(DEAD_LETTER)
           .output(
               DeadLetter.builder()
