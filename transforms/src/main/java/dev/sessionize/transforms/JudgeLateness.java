@@ -73,29 +73,79 @@ public class JudgeLateness extends PTransform<PCollection<ClickEvent>, PCollecti
 
   @Override
   public PCollectionTuple expand(PCollection<ClickEvent> events) {
-    PCollectionTuple result =
+    KvCoder<String, ClickEvent> coder =
+        KvCoder.of(StringUtf8Coder.of(), ClickEvent.ClickEventCoder.of());
+    PCollection<KV<String, ClickEvent>> keyed =
         events
             .apply("InGlobalWindow", Window.into(new GlobalWindows()))
             .apply(
                 "KeyBySourcePartition",
                 WithKeys.of(JudgeLateness::partitionOf).withKeyType(TypeDescriptors.strings()))
-            .setCoder(KvCoder.of(StringUtf8Coder.of(), ClickEvent.ClickEventCoder.of()))
-            .apply(
-                "JudgeByStreamTime",
-                ParDo.of(new GateFn(config)).withOutputTags(ACCEPTED, TupleTagList.of(TOO_LATE)));
+            .setCoder(coder);
+    PCollectionTuple result;
+    if (events.isBounded() == PCollection.IsBounded.BOUNDED) {
+      // A bounded input (files, a backfill) reaches a keyed step in no particular order: sort
+      // each partition by offset (the runner sorts by timestamp for @RequiresTimeSortedInput).
+      result =
+          keyed
+              .apply("StampOffsets", ParDo.of(new StampOffsetFn()))
+              .setCoder(coder)
+              .apply(
+                  "JudgeByStreamTimeInOffsetOrder",
+                  ParDo.of(new SortedGateFn(config))
+                      .withOutputTags(ACCEPTED, TupleTagList.of(TOO_LATE)));
+    } else {
+      result =
+          keyed.apply(
+              "JudgeByStreamTime",
+              ParDo.of(new GateFn(config)).withOutputTags(ACCEPTED, TupleTagList.of(TOO_LATE)));
+    }
     result.get(ACCEPTED).setCoder(ClickEvent.ClickEventCoder.of());
     result.get(TOO_LATE).setCoder(DeadLetter.DeadLetterCoder.of());
     return result;
   }
 
-  static class GateFn extends DoFn<KV<String, ClickEvent>, ClickEvent> {
-    private final long latenessMillis;
-    private final long outOfOrdernessMillis;
-    private final String latenessText;
-    private final Clock clock;
-    private final Counter tooLate = SessionizeMetrics.deadLetters(Reason.TOO_LATE);
-    private final Counter watermarkAhead = SessionizeMetrics.counter("gate_watermark_ahead");
+  /** Stamps each event with its offset, the order {@link SortedGateFn} reads a partition in. */
+  static class StampOffsetFn extends DoFn<KV<String, ClickEvent>, KV<String, ClickEvent>> {
+    @ProcessElement
+    public void process(
+        @Element KV<String, ClickEvent> element,
+        @Timestamp Instant timestamp,
+        OutputReceiver<KV<String, ClickEvent>> out) {
+      // Forward only (a bounded source stamps nothing, so this is the offset): an element moved
+      // back in time could fall behind the watermark and be dropped.
+      Instant offset = new Instant(element.getValue().sourceOffset());
+      out.outputWithTimestamp(element, offset.isAfter(timestamp) ? offset : timestamp);
+    }
+  }
 
+  /** {@link GateFn} over a bounded input: each partition in offset order. */
+  static class SortedGateFn extends Judge {
+    /** The partition's stream time: the highest event time accepted so far. */
+    @StateId("streamTime")
+    private final StateSpec<ValueState<Long>> streamTimeSpec = StateSpecs.value(VarLongCoder.of());
+
+    SortedGateFn(SessionizeConfig config) {
+      super(config);
+    }
+
+    /**
+     * The runner's watermark is the offset clock here (each element comes when it passes), so only
+     * the partition's stream time counts, as in a bounded run nothing else moves event time.
+     */
+    @ProcessElement
+    @RequiresTimeSortedInput
+    public void process(
+        @Element KV<String, ClickEvent> element,
+        @Timestamp Instant timestamp,
+        @StateId("streamTime") ValueState<Long> streamTime,
+        MultiOutputReceiver out) {
+      judge(element.getValue(), timestamp, streamTime, Long.MIN_VALUE, out);
+    }
+  }
+
+  /** {@link Judge} in arrival order: a partition's records arrive in offset order. */
+  static class GateFn extends Judge {
     /** The partition's stream time: the highest event time accepted so far. */
     @StateId("streamTime")
     private final StateSpec<ValueState<Long>> streamTimeSpec = StateSpecs.value(VarLongCoder.of());
@@ -104,7 +154,43 @@ public class JudgeLateness extends PTransform<PCollection<ClickEvent>, PCollecti
     @TimerId("watermark")
     private final TimerSpec watermarkSpec = TimerSpecs.timer(TimeDomain.EVENT_TIME);
 
+    @OnTimer("watermark")
+    public void never() {
+      // Never set: Beam wants a callback for every timer spec.
+    }
+
     GateFn(SessionizeConfig config) {
+      super(config);
+    }
+
+    @ProcessElement
+    public void process(
+        @Element KV<String, ClickEvent> element,
+        @Timestamp Instant timestamp,
+        @StateId("streamTime") ValueState<Long> streamTime,
+        @TimerId("watermark") Timer watermark,
+        MultiOutputReceiver out) {
+      // For an event-time timer this is the input watermark of this step.
+      judge(
+          element.getValue(),
+          timestamp,
+          streamTime,
+          watermark.getCurrentRelativeTime().getMillis(),
+          out);
+    }
+  }
+
+  /** The verdict on one event, with the partition's stream time in state. */
+  abstract static class Judge extends DoFn<KV<String, ClickEvent>, ClickEvent> {
+    private final long latenessMillis;
+    private final long outOfOrdernessMillis;
+    private final String latenessText;
+    private final Clock clock;
+    private final Counter tooLate = SessionizeMetrics.deadLetters(Reason.TOO_LATE);
+    private final Counter watermarkAhead = SessionizeMetrics.counter("gate_watermark_ahead");
+    private final Counter restamped = SessionizeMetrics.counter("timestamp_behind_source");
+
+    Judge(SessionizeConfig config) {
       this.latenessMillis = config.lateness().getMillis();
       this.outOfOrdernessMillis = config.maxOutOfOrderness().getMillis();
       this.latenessText =
@@ -116,17 +202,15 @@ public class JudgeLateness extends PTransform<PCollection<ClickEvent>, PCollecti
       this.clock = config.clock();
     }
 
-    @ProcessElement
-    public void process(
-        @Element KV<String, ClickEvent> element,
-        @StateId("streamTime") ValueState<Long> streamTime,
-        @TimerId("watermark") Timer watermark,
+    void judge(
+        ClickEvent event,
+        Instant timestamp,
+        ValueState<Long> streamTime,
+        long runnerWatermark,
         MultiOutputReceiver out) {
-      ClickEvent event = element.getValue();
       long t = event.timestamp().getMillis();
       Long stream = streamTime.read();
       long partitionHorizon = partitionHorizonOf(stream);
-      long runnerWatermark = watermark.getCurrentRelativeTime().getMillis();
       long horizon = Math.max(partitionHorizon, runnerWatermark);
       if (t + latenessMillis <= horizon) {
         if (runnerWatermark > partitionHorizon) {
@@ -139,8 +223,15 @@ public class JudgeLateness extends PTransform<PCollection<ClickEvent>, PCollecti
       if (stream == null || t > stream) {
         streamTime.write(t);
       }
-      out.get(ACCEPTED)
-          .output(event.toBuilder().setPayload(null).setGateWatermark(horizon).build());
+      ClickEvent judged = event.toBuilder().setPayload(null).setGateWatermark(horizon).build();
+      // Stamped with its event time; an element never moves back in time, so one whose source
+      // stamped it later (a timestamp behind its record's) keeps that stamp.
+      if (event.timestamp().isBefore(timestamp)) {
+        restamped.inc();
+        out.get(ACCEPTED).output(judged);
+      } else {
+        out.get(ACCEPTED).outputWithTimestamp(judged, event.timestamp());
+      }
     }
 
     private long partitionHorizonOf(Long stream) {

@@ -18,10 +18,11 @@ import org.joda.time.Duration;
 import org.joda.time.Instant;
 
 /**
- * JSON records to {@link ClickEvent}s. Returns a {@link PCollectionTuple}: {@link #VALID} events,
- * stamped with their event time, and {@link #DEAD_LETTER}s with a reason, a detail and the original
- * payload. Never throws on data. Counts {@code records_read}, {@code valid} and one {@code
- * dead_letter_<REASON>} counter per reason in the {@link SessionizeMetrics#NAMESPACE}.
+ * JSON records to {@link ClickEvent}s. Returns a {@link PCollectionTuple}: {@link #VALID} events
+ * (with the source's timestamp: {@link JudgeLateness} stamps the event time) and {@link
+ * #DEAD_LETTER}s with a reason, a detail and the original payload. Never throws on data. Counts
+ * {@code records_read}, {@code valid} and one {@code dead_letter_<REASON>} counter per reason in
+ * the {@link SessionizeMetrics#NAMESPACE}.
  */
 public class ParseEvents extends PTransform<PCollection<RawRecord>, PCollectionTuple> {
   public static final TupleTag<ClickEvent> VALID = new TupleTag<ClickEvent>("valid") {};
@@ -74,7 +75,6 @@ public class ParseEvents extends PTransform<PCollection<RawRecord>, PCollectionT
     private final Clock clock;
     private final Counter read = SessionizeMetrics.counter("records_read");
     private final Counter valid = SessionizeMetrics.counter("valid");
-    private final Counter restamped = SessionizeMetrics.counter("timestamp_behind_source");
     private final Map<Reason, Counter> rejected = new EnumMap<>(Reason.class);
 
     ParseFn(EventParser parser, Clock clock) {
@@ -86,8 +86,7 @@ public class ParseEvents extends PTransform<PCollection<RawRecord>, PCollectionT
     }
 
     @ProcessElement
-    public void process(
-        @Element RawRecord record, @Timestamp Instant inputTimestamp, MultiOutputReceiver out) {
+    public void process(@Element RawRecord record, MultiOutputReceiver out) {
       read.inc();
       Instant now = clock.now();
       EventParser.Outcome outcome = parser.parse(record.payload(), now);
@@ -100,14 +99,9 @@ public class ParseEvents extends PTransform<PCollection<RawRecord>, PCollectionT
                 .setSourceOffset(record.sourceOffset())
                 .setPayload(record.payload())
                 .build();
-        // Sources stamp records with their event time (or the minimum timestamp); an element
-        // can never be moved back in time, so a source that stamped later keeps its stamp.
-        if (event.timestamp().isBefore(inputTimestamp)) {
-          restamped.inc();
-          out.get(VALID).output(event);
-        } else {
-          out.get(VALID).outputWithTimestamp(event, event.timestamp());
-        }
+        // Keeps the source's timestamp: JudgeLateness stamps the event time, after it has put a
+        // bounded input in offset order (an element may move forward in time, never back).
+        out.get(VALID).output(event);
         return;
       }
       rejected.get(outcome.reason).inc();
