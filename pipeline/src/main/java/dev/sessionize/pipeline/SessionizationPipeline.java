@@ -1,5 +1,7 @@
 package dev.sessionize.pipeline;
 
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.sessionize.transforms.EventParser;
 import dev.sessionize.transforms.ParseEvents;
 import dev.sessionize.transforms.SessionImpl;
@@ -23,8 +25,10 @@ import org.apache.beam.sdk.Pipeline;
 import org.apache.beam.sdk.PipelineResult;
 import org.apache.beam.sdk.options.Default;
 import org.apache.beam.sdk.options.Description;
+import org.apache.beam.sdk.options.PipelineOptions;
 import org.apache.beam.sdk.options.PipelineOptionsFactory;
 import org.apache.beam.sdk.transforms.MapElements;
+import org.apache.beam.sdk.util.common.ReflectHelpers;
 import org.apache.beam.sdk.values.PCollection;
 import org.apache.beam.sdk.values.PCollectionTuple;
 import org.apache.beam.sdk.values.TypeDescriptors;
@@ -389,6 +393,24 @@ public final class SessionizationPipeline {
     return names;
   }
 
+  /**
+   * True on the FlinkRunner with {@code --fasterCopy=true}, checkpoints and the heap state backend:
+   * then a state object the job changes in place is the object a running checkpoint writes. These
+   * are the runner's options, which this module does not compile against: they are read from the
+   * JSON form in which Beam ships options to the workers.
+   */
+  static boolean sharesStateWithCheckpoints(PipelineOptions options) {
+    JsonNode set = OPTIONS_JSON.valueToTree(options).path("options");
+    boolean fasterCopy = set.path("fasterCopy").asBoolean(false);
+    boolean checkpoints = set.path("checkpointingInterval").asLong(-1) > 0;
+    boolean rocksdb = "rocksdb".equalsIgnoreCase(set.path("stateBackend").asText(""));
+    return fasterCopy && checkpoints && !rocksdb;
+  }
+
+  private static final ObjectMapper OPTIONS_JSON =
+      new ObjectMapper()
+          .registerModules(ObjectMapper.findModules(ReflectHelpers.findClassLoader()));
+
   /** The sessions step chosen by {@code --sessionImpl} (validated). */
   static SessionImpl sessionImpl(Options options) {
     return "windows".equals(options.getSessionImpl()) ? SessionImpl.WINDOWS : SessionImpl.STATE;
@@ -595,6 +617,13 @@ public final class SessionizationPipeline {
     range(problems, "maxPagesPerSession", o.getMaxPagesPerSession(), 1, 10_000);
     range(problems, "redisPort", o.getRedisPort(), 1, 65_535);
     problems.addAll(SecretOptions.validate(o));
+    if ("windows".equals(o.getSessionImpl()) && sharesStateWithCheckpoints(o)) {
+      problems.add(
+          "--sessionImpl=windows is not safe with --fasterCopy=true on the heap state backend with"
+              + " checkpoints (the session windows change their accumulators in place, which such"
+              + " a checkpoint shares): use --sessionImpl=state, --stateBackend=rocksdb or"
+              + " --fasterCopy=false");
+    }
     if (o.getReportingCurrency() == null || !CURRENCY.matcher(o.getReportingCurrency()).matches()) {
       problems.add(
           "--reportingCurrency="

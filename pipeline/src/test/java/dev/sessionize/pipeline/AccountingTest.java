@@ -93,7 +93,9 @@ public class AccountingTest {
     // Independent expectation, record by record in delivery order.
     List<RawRecord> records = new ArrayList<>();
     for (int i = 0; i < stream.size(); i++) {
-      records.add(RawRecord.of(stream.get(i).payload, "generated", 0, i));
+      // BATCH partitions, a record of each per replay step: within a step the runner may hand a
+      // partition's records to the lateness gate in any order, so a step holds one of each.
+      records.add(RawRecord.of(stream.get(i).payload, "generated", i % BATCH, i / BATCH));
     }
     Map<String, Long> expectedReasons = new TreeMap<>();
     Set<String> acceptedIds = new HashSet<>();
@@ -107,18 +109,33 @@ public class AccountingTest {
     {
       org.apache.beam.sdk.testing.TestStream<RawRecord> replay =
           Replay.of(records, BATCH, (r, watermark) -> watermarkAt[index[0]++] = watermark);
+      // The spec's lateness rule: the partition's stream time (the highest event time of the
+      // earlier records that passed validation and the gate) minus the out-of-orderness, or the
+      // watermark where it is ahead.
+      long[] streamTime = new long[BATCH];
+      java.util.Arrays.fill(streamTime, Long.MIN_VALUE);
       for (int i = 0; i < stream.size(); i++) {
         ClickstreamGenerator.Record r = stream.get(i);
+        long partitionTime = streamTime[i % BATCH];
+        long horizon =
+            Math.max(
+                partitionTime == Long.MIN_VALUE
+                    ? Long.MIN_VALUE
+                    : partitionTime - Replay.OUT_OF_ORDERNESS.getMillis(),
+                watermarkAt[i].getMillis());
         if (r.kind == ClickstreamGenerator.Kind.MALFORMED) {
           expectedReasons.merge(r.expectedReason, 1L, Long::sum);
         } else if (r.eventTime.isAfter(Replay.NOW.plus(ParseEvents.DEFAULT_MAX_FUTURE_SKEW))) {
           expectedReasons.merge(Reason.FUTURE_TIMESTAMP.name(), 1L, Long::sum);
-        } else if (r.eventTime.getMillis() + lateness <= watermarkAt[i].getMillis()) {
+        } else if (r.eventTime.getMillis() + lateness <= horizon) {
           expectedReasons.merge(Reason.TOO_LATE.name(), 1L, Long::sum);
-        } else if (!acceptedIds.add(r.userId + "/" + r.eventId)) {
-          duplicates[0]++;
         } else {
-          model.accept(r.userId, r.eventTime, watermarkAt[i]);
+          streamTime[i % BATCH] = Math.max(partitionTime, r.eventTime.getMillis());
+          if (!acceptedIds.add(r.userId + "/" + r.eventId)) {
+            duplicates[0]++;
+          } else {
+            model.accept(r.userId, r.eventTime, new Instant(horizon));
+          }
         }
       }
       p.getOptions().as(DirectOptions.class).setEnforceImmutability(false);
