@@ -39,6 +39,7 @@ import org.apache.iceberg.data.Record;
 import org.apache.iceberg.expressions.Expression;
 import org.apache.iceberg.expressions.Expressions;
 import org.apache.iceberg.io.CloseableIterable;
+import org.joda.time.Duration;
 import org.joda.time.Instant;
 import org.junit.Rule;
 import org.junit.Test;
@@ -69,26 +70,7 @@ public class MaintenanceIT {
     assertTrue(
         location + " is the table's folder", Files.isDirectory(location.resolve("metadata")));
 
-    // The independent model: the latest emission of each session.
-    Map<String, Session> model = new TreeMap<>();
-    for (int round = 1; round <= ROUNDS; round++) {
-      // Each round re-emits every session of one day with one more event (a new version), so
-      // every round adds a data file and an equality-delete file and replaces rows.
-      String day = DAYS[round % DAYS.length];
-      List<Session> batch = new ArrayList<>();
-      for (int u = 0; u < USERS; u++) {
-        Instant start = Instant.parse(day + "T08:00:00Z").plus(u * 60_000L);
-        batch.add(
-            SessionRows.session(
-                "u" + u, start, start.plus(round * 1_000L), round + 1, round, false));
-      }
-      assertTrue(SessionsTable.commit(table, batch, SessionsTable.commitId(batch)));
-      batch.forEach(s -> model.put(s.sessionId(), s));
-      if (round == ROUNDS / 2) {
-        backfill(table, DAYS[0], model);
-      }
-    }
-
+    Map<String, Session> model = upserts(table);
     Map<String, Record> rowsBefore = SessionRows.byId(table);
     assertEquals(expected(model), rowsBefore);
 
@@ -101,35 +83,12 @@ public class MaintenanceIT {
     for (Snapshot s : table.snapshots()) {
       plannedBefore.put(s.snapshotId(), dataFiles(table, s.snapshotId()));
     }
-    Map<String, Long> filesBefore = files(location, false);
-    long diskBefore = files(location, true).values().stream().mapToLong(Long::longValue).sum();
+    long diskBefore = sum(files(location, true));
 
-    PipelineOptionsFactory.register(MaintainSessionsTable.Options.class);
-    MaintainSessionsTable.Report report =
-        MaintainSessionsTable.maintain(
-            PipelineOptionsFactory.fromArgs(
-                    "--warehouse=" + warehouse, "--expireOlderThan=0s", "--retainLast=3")
-                .as(MaintainSessionsTable.Options.class));
-    System.out.println("MaintenanceIT: " + report);
-
-    Map<String, Long> filesAfter = files(location, false);
-    long diskAfter = files(location, true).values().stream().mapToLong(Long::longValue).sum();
-
+    MaintainSessionsTable.Report report = measuredRun(location, warehouse, "--retainLast=3");
+    assertThat("files deleted", report.expiredFiles(), greaterThan(0L));
     // The rows are the same, in every column.
     assertEquals(rowsBefore, SessionRows.byId(table));
-
-    // The figures printed are what the disk shows.
-    Set<String> gone = new HashSet<>(filesBefore.keySet());
-    gone.removeAll(filesAfter.keySet());
-    long goneBytes = gone.stream().mapToLong(filesBefore::get).sum();
-    assertThat("files deleted", report.expiredFiles(), greaterThan(0L));
-    assertEquals(report.toString(), gone.size(), report.expiredFiles() + report.orphanFiles());
-    assertEquals(report.toString(), goneBytes, report.expiredBytes() + report.orphanBytes());
-    assertEquals(filesBefore.size(), report.filesBefore());
-    assertEquals(sum(filesBefore), report.bytesBefore());
-    assertEquals(filesAfter.size(), report.filesAfter());
-    assertEquals(sum(filesAfter), report.bytesAfter());
-    assertThat("bytes on disk", diskAfter, lessThan(diskBefore));
 
     // Old orphans deleted, the young one kept (and it is the only unreferenced file left).
     assertFalse(oldData.toString(), Files.exists(oldData));
@@ -168,6 +127,10 @@ public class MaintenanceIT {
       assertEquals(model.size(), rows);
       stillPlanned.addAll(dataFiles(table, s.snapshotId()));
     }
+    // Compaction rewrote each day (many data files and equality deletes) into one data file.
+    assertEquals(report.toString(), DAYS.length, report.compactedPartitions());
+    assertEquals(report.toString(), DAYS.length, report.compactedInto());
+    assertThat(report.toString(), report.compactedDeleteFiles(), greaterThan(0));
     // Every data file only expired snapshots read is gone from disk.
     Set<String> onlyExpired = new HashSet<>();
     plannedBefore.values().forEach(onlyExpired::addAll);
@@ -176,6 +139,109 @@ public class MaintenanceIT {
     for (String path : onlyExpired) {
       assertFalse(path, Files.exists(local(path)));
     }
+
+    // Once the snapshots before the compaction expire too, the data folder holds the live rows'
+    // files only: one data file per day, no delete file, and the young orphan.
+    measuredRun(location, warehouse, "--retainLast=1");
+    assertEquals(rowsBefore, SessionRows.byId(table));
+    Set<String> needed = new HashSet<>();
+    try (CloseableIterable<FileScanTask> tasks = table.newScan().planFiles()) {
+      for (FileScanTask task : tasks) {
+        needed.add(local(task.file().path().toString()).toString());
+        assertThat(task.deletes(), empty());
+      }
+    }
+    assertEquals(DAYS.length, needed.size());
+    needed.add(young.toString());
+    Set<String> dataFolder = new HashSet<>();
+    files(location.resolve("data"), false).forEach((path, size) -> dataFolder.add(path));
+    assertEquals(needed, dataFolder);
+    long diskAfter = sum(files(location, true));
+    System.out.printf(
+        "MaintenanceIT: the table's folder on disk: %d bytes -> %d bytes%n", diskBefore, diskAfter);
+    assertThat("bytes on disk", diskAfter, lessThan(diskBefore));
+  }
+
+  /**
+   * {@code maintain --expireOlderThan=0s} with {@code args}; checks that the figures it reports are
+   * what the disk shows (walked with java.nio before and after).
+   */
+  private static MaintainSessionsTable.Report measuredRun(
+      Path location, File warehouse, String... args) throws IOException {
+    Map<String, Long> before = files(location, false);
+    List<String> all = new ArrayList<>(List.of("--warehouse=" + warehouse, "--expireOlderThan=0s"));
+    all.addAll(List.of(args));
+    PipelineOptionsFactory.register(MaintainSessionsTable.Options.class);
+    MaintainSessionsTable.Report report =
+        MaintainSessionsTable.maintain(
+            PipelineOptionsFactory.fromArgs(all.toArray(String[]::new))
+                .as(MaintainSessionsTable.Options.class));
+    System.out.println("MaintenanceIT: " + report);
+    Map<String, Long> after = files(location, false);
+    Set<String> gone = new HashSet<>(before.keySet());
+    gone.removeAll(after.keySet());
+    assertEquals(report.toString(), gone.size(), report.expiredFiles() + report.orphanFiles());
+    assertEquals(
+        report.toString(),
+        gone.stream().mapToLong(before::get).sum(),
+        report.expiredBytes() + report.orphanBytes());
+    assertEquals(before.size(), report.filesBefore());
+    assertEquals(sum(before), report.bytesBefore());
+    assertEquals(after.size(), report.filesAfter());
+    assertEquals(sum(after), report.bytesAfter());
+    return report;
+  }
+
+  /**
+   * The job commits an upsert while the compaction runs (after it read the rows, before it
+   * commits): the compacted files keep the data sequence number of the snapshot they were read
+   * from, so the upsert's equality deletes still apply to them and no replaced row comes back.
+   */
+  @Test
+  public void compactionKeepsAnUpsertCommittedMeanwhile() throws Exception {
+    File warehouse = tmp.newFolder("warehouse");
+    Table table = SessionsTable.openOrCreate(warehouse.getPath(), "sessionize.sessions");
+    Map<String, Session> model = upserts(table);
+    MaintainSessionsTable.Report.Builder report =
+        new MaintainSessionsTable.Report.Builder("sessionize.sessions", Duration.standardDays(3));
+    Table job = SessionsTable.openOrCreate(warehouse.getPath(), "sessionize.sessions");
+    MaintainSessionsTable.compact(
+        table, report, () -> model.putAll(reemit(job, DAYS[1], ROUNDS + 1)));
+    MaintainSessionsTable.Report compacted = report.build();
+    assertEquals(compacted.toString(), DAYS.length, compacted.compactedPartitions());
+    assertEquals(expected(model), SessionRows.byId(table));
+  }
+
+  /**
+   * {@link #ROUNDS} commits of the sink, each re-emitting every session of one day with one more
+   * event (a new version), so every round adds a data file and an equality-delete file and replaces
+   * rows; halfway, a backfill overwrites the first day. Returns the independent model: the latest
+   * emission of each session.
+   */
+  private static Map<String, Session> upserts(Table table) throws IOException {
+    Map<String, Session> model = new TreeMap<>();
+    for (int round = 1; round <= ROUNDS; round++) {
+      model.putAll(reemit(table, DAYS[round % DAYS.length], round));
+      if (round == ROUNDS / 2) {
+        backfill(table, DAYS[0], model);
+      }
+    }
+    return model;
+  }
+
+  /** One commit re-emitting the sessions of {@code day} as version {@code round}. */
+  private static Map<String, Session> reemit(Table table, String day, int round) {
+    Map<String, Session> batch = new TreeMap<>();
+    for (int u = 0; u < USERS; u++) {
+      Instant start = Instant.parse(day + "T08:00:00Z").plus(u * 60_000L);
+      Session s =
+          SessionRows.session("u" + u, start, start.plus(round * 1_000L), round + 1, round, false);
+      batch.put(s.sessionId(), s);
+    }
+    assertTrue(
+        SessionsTable.commit(
+            table, batch.values(), SessionsTable.commitId(List.copyOf(batch.values()))));
+    return batch;
   }
 
   /** An overwrite of one day with the model's rows of that day, as the backfill commits it. */
