@@ -482,5 +482,26 @@ public final class RedisSinks {
     PendingWritesLostException(String message) {
       super(message);
     }
+
+    /**
+     * The message of such an exception among the causes of {@code e} (also when a runner carried it
+     * over as text, as in Beam's {@code UserCodeException}), or null.
+     */
+    public static @Nullable String find(Throwable e) {
+      String marker = PendingWritesLostException.class.getName() + ": ";
+      for (Throwable t = e; t != null; t = t.getCause()) {
+        if (t instanceof PendingWritesLostException) {
+          return t.getMessage();
+        }
+        String message = t.getMessage();
+        int at = message == null ? -1 : message.indexOf(marker);
+        if (at >= 0) {
+          String rest = message.substring(at + marker.length());
+          int newline = rest.indexOf('\n');
+          return newline < 0 ? rest : rest.substring(0, newline);
+        }
+      }
+      return null;
+    }
   }
 }

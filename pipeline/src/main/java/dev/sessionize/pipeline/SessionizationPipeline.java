@@ -390,16 +390,17 @@ public final class SessionizationPipeline {
   }
 
   public static void main(String[] args) {
-    Launched job = launch(args);
+    Launched job;
     try {
+      // A runner that runs the job in run() (the FlinkRunner attached) fails here, others below.
+      job = launch(args);
       job.result().waitUntilFinish();
     } catch (RuntimeException e) {
-      // Redis writes that could not be written before the end: one line, not a stack trace.
-      for (Throwable t = e; t != null; t = t.getCause()) {
-        if (t instanceof RedisSinks.PendingWritesLostException) {
-          System.err.println("sessionize: " + t.getMessage());
-          System.exit(1);
-        }
+      String lost = RedisSinks.PendingWritesLostException.find(e);
+      if (lost != null) {
+        // Redis writes that could not be written before the end: one line, not a stack trace.
+        System.err.println("sessionize: " + lost);
+        System.exit(1);
       }
       throw e;
     }
