@@ -68,7 +68,11 @@ final class Report {
   void write(Path dir) throws IOException {
     Files.createDirectories(dir);
     List<Result> costs = new ArrayList<>(runs);
-    costs.addAll(compared);
+    for (Result r : compared) {
+      if (!costs.contains(r)) { // a row of the runners section reused by the comparison
+        costs.add(r);
+      }
+    }
     Files.write(dir.resolve("costs.csv"), csv(costs));
     if (!abPairs.isEmpty()) {
       Files.write(dir.resolve("rocksdb-ab.csv"), abCsv());

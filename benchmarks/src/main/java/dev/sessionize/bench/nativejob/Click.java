@@ -36,6 +36,9 @@ public class Click {
   /** Purchase amount in cents when the currency is USD, else 0. */
   public long usdCents;
 
+  /** Set on the marker a file's reader emits after its last line (never a real event). */
+  public String endOfFile;
+
   public Click() {}
 
   /** The event in {@code line}, or an invalid click; never throws. */
@@ -94,6 +97,13 @@ public class Click {
     } catch (Exception e) { // malformed JSON, a bad timestamp or amount: not an event
       return invalid();
     }
+  }
+
+  /** The marker after the last line of a file, named {@code file}. */
+  static Click endOfFile(String file) {
+    Click c = new Click();
+    c.endOfFile = file;
+    return c;
   }
 
   private static Click invalid() {

@@ -1,6 +1,5 @@
 package dev.sessionize.bench.nativejob;
 
-import dev.sessionize.bench.InputProgress;
 import java.io.BufferedReader;
 import java.io.IOException;
 import java.io.InputStreamReader;
@@ -14,8 +13,10 @@ import org.apache.flink.core.fs.FSDataInputStream;
 /**
  * JSON lines parsed into {@link Click}s inside the file source, so the watermark strategy of the
  * source reads each event's time without parsing again. Blank lines are skipped. A file is one
- * split (the format is not splittable); when a reader reaches the end of its file it tells {@link
- * InputProgress}, so the benchmark can count what was emitted before the input ended.
+ * split (the format is not splittable). After the last line comes one end marker ({@link
+ * Click#endOfFile}, invalid, so it never moves the watermark): the step after the source tells
+ * {@link InputProgress} when it sees it, that is when the file's last record has left the source
+ * (the reader itself reaches the end of the file while a queue of batches is still to be emitted).
  */
 public class ClickFormat extends SimpleStreamFormat<Click> {
   private static final long serialVersionUID = 1L;
@@ -25,6 +26,8 @@ public class ClickFormat extends SimpleStreamFormat<Click> {
     BufferedReader lines =
         new BufferedReader(new InputStreamReader(stream, StandardCharsets.UTF_8), 1 << 16);
     return new StreamFormat.Reader<>() {
+      private boolean ended;
+
       @Override
       public Click read() throws IOException {
         String line;
@@ -33,8 +36,11 @@ public class ClickFormat extends SimpleStreamFormat<Click> {
             return Click.parse(line);
           }
         }
-        InputProgress.finished("native-split-" + System.identityHashCode(this));
-        return null;
+        if (ended) {
+          return null;
+        }
+        ended = true;
+        return Click.endOfFile("native-split-" + System.identityHashCode(this));
       }
 
       @Override

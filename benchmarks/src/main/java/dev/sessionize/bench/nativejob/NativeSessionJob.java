@@ -1,5 +1,6 @@
 package dev.sessionize.bench.nativejob;
 
+import dev.sessionize.bench.InputProgress;
 import java.time.Duration;
 import java.util.List;
 import org.apache.flink.api.common.accumulators.LongCounter;
@@ -103,7 +104,10 @@ public final class NativeSessionJob {
     return FileSource.forRecordStreamFormat(new ClickFormat(), paths).build();
   }
 
-  /** Counts every record read ({@code records}) and the invalid ones ({@code invalid}). */
+  /**
+   * Counts every record read ({@code records}) and the invalid ones ({@code invalid}); tells {@link
+   * InputProgress} when a file's end marker comes by, and drops it.
+   */
   static class CountValid extends RichFilterFunction<Click> {
     private static final long serialVersionUID = 1L;
     private transient LongCounter records;
@@ -117,6 +121,10 @@ public final class NativeSessionJob {
 
     @Override
     public boolean filter(Click click) {
+      if (click.endOfFile != null) {
+        InputProgress.finished(click.endOfFile);
+        return false;
+      }
       records.add(1);
       if (!click.valid) {
         invalid.add(1);
