@@ -2,6 +2,7 @@ package dev.sessionize.pipeline;
 
 import dev.sessionize.transforms.EventParser;
 import dev.sessionize.transforms.ParseEvents;
+import dev.sessionize.transforms.SessionImpl;
 import dev.sessionize.transforms.SessionizeClickstream;
 import dev.sessionize.transforms.SessionizeConfig;
 import dev.sessionize.transforms.SessionizeMetrics;
@@ -274,6 +275,15 @@ public final class SessionizationPipeline {
     void setCommitInterval(String value);
 
     @Description(
+        "The sessions step: state (one stateful step per user, the default) or windows (Beam's"
+            + " session windows with allowed lateness and accumulating panes: the reference"
+            + " semantics). Both give the same rows.")
+    @Default.String("state")
+    String getSessionImpl();
+
+    void setSessionImpl(String value);
+
+    @Description(
         "Also append every event that passes the lateness gate (duplicates included, with its"
             + " Kafka position) to the --eventsTable Iceberg table, committed every"
             + " --commitInterval: the raw events archive that BackfillSessions reads.")
@@ -389,6 +399,11 @@ public final class SessionizationPipeline {
     return names;
   }
 
+  /** The sessions step chosen by {@code --sessionImpl} (validated). */
+  static SessionImpl sessionImpl(Options options) {
+    return "windows".equals(options.getSessionImpl()) ? SessionImpl.WINDOWS : SessionImpl.STATE;
+  }
+
   public static void main(String[] args) {
     Launched job;
     try {
@@ -437,10 +452,11 @@ public final class SessionizationPipeline {
             : pipeline.apply("ReadRecords", ReadJsonLines.from(options.getInput()));
     SessionizeClickstream sessionize =
         SessionizeClickstream.of(
-            config,
-            ParseEvents.create()
-                .withMaxRecordBytes(options.getMaxRecordBytes())
-                .withMaxFutureSkew(maxFutureSkew));
+                config,
+                ParseEvents.create()
+                    .withMaxRecordBytes(options.getMaxRecordBytes())
+                    .withMaxFutureSkew(maxFutureSkew))
+            .withSessionImpl(sessionImpl(options));
     PCollectionTuple out =
         records.apply(
             "SessionizeClickstream",
@@ -553,6 +569,12 @@ public final class SessionizationPipeline {
     }
     if ("iceberg".equals(o.getSessionsSink()) || o.getArchiveEvents()) {
       problems.addAll(IcebergOptions.validate(o));
+    }
+    if (!"state".equals(o.getSessionImpl()) && !"windows".equals(o.getSessionImpl())) {
+      problems.add(
+          "--sessionImpl="
+              + o.getSessionImpl()
+              + " is not supported: allowed values are state, windows");
     }
     if (!"file".equals(o.getDashboardSink()) && !"redis".equals(o.getDashboardSink())) {
       problems.add(

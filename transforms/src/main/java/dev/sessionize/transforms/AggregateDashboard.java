@@ -111,10 +111,17 @@ public class AggregateDashboard
       return new DashboardAccumulator();
     }
 
+    /**
+     * Returns a new accumulator and leaves {@code acc} as it was: the runner may share the object
+     * it read from state with a running snapshot (Flink's heap state backend with {@code
+     * --fasterCopy=true}), so it must never change. One copy per bundle's partial, not per event.
+     */
     @Override
     public DashboardAccumulator addInput(DashboardAccumulator acc, DashboardAccumulator partial) {
-      acc.merge(partial);
-      return acc;
+      DashboardAccumulator next = new DashboardAccumulator();
+      next.merge(acc);
+      next.merge(partial);
+      return next;
     }
 
     @Override
