@@ -400,30 +400,44 @@ public final class SessionsTable {
             s,
             (a, b) -> compareRank(a.isFinal(), a.version(), b.isFinal(), b.version()) > 0 ? a : b);
       }
-      // Rows the batch itself supersedes with a newer row go; a row older than one it claims to
-      // supersede is stale.
-      for (Session y : new ArrayList<>(latest.values())) {
-        if (latest.get(y.sessionId()) != y) {
-          continue;
-        }
-        for (String id : y.supersededSessionIds()) {
-          Session x = latest.get(id);
-          if (x == null) {
+      // The ids each session of the batch supersedes, over all its rows (an older row may list
+      // ids the newer one does not repeat).
+      Map<String, Set<String>> claims = new HashMap<>();
+      for (Session s : rows) {
+        claims
+            .computeIfAbsent(s.sessionId(), id -> new TreeSet<>())
+            .addAll(s.supersededSessionIds());
+      }
+      // Rows the batch itself supersedes with a newer row go, and what they superseded goes with
+      // the row that replaced them; a row older than one it claims to supersede is stale.
+      boolean changed = true;
+      while (changed) {
+        changed = false;
+        for (Session y : new ArrayList<>(latest.values())) {
+          if (latest.get(y.sessionId()) != y) {
             continue;
           }
-          if (compareRank(y.isFinal(), y.version(), x.isFinal(), x.version()) > 0) {
-            latest.remove(id);
-          } else {
-            latest.remove(y.sessionId());
-            plan.stale++;
-            break;
+          for (String id : new ArrayList<>(claims.get(y.sessionId()))) {
+            Session x = latest.get(id);
+            if (x == null || x == y) {
+              continue;
+            }
+            changed = true;
+            if (compareRank(y.isFinal(), y.version(), x.isFinal(), x.version()) > 0) {
+              latest.remove(id);
+              claims.get(y.sessionId()).addAll(claims.get(id));
+            } else {
+              latest.remove(y.sessionId());
+              plan.stale++;
+              break;
+            }
           }
         }
       }
       if (latest.isEmpty()) {
         return plan;
       }
-      plan.filter = related(latest.values());
+      plan.filter = related(latest.values(), claims);
       Map<String, Record> byId = new HashMap<>();
       Map<String, List<Record>> byUser = new HashMap<>();
       if (base != null) {
@@ -441,7 +455,8 @@ public final class SessionsTable {
         }
       }
       for (Session x : latest.values()) {
-        if (isStale(x, byId, byUser.getOrDefault(x.userId(), List.of()))) {
+        Set<String> superseded = claims.get(x.sessionId());
+        if (isStale(x, superseded, byId, byUser.getOrDefault(x.userId(), List.of()))) {
           plan.stale++;
           continue;
         }
@@ -452,7 +467,7 @@ public final class SessionsTable {
           plan.inserts.put(x.sessionId(), x);
           plan.deletes.add(x.sessionId());
         }
-        for (String id : x.supersededSessionIds()) {
+        for (String id : superseded) {
           if (plan.inserts.containsKey(x.sessionId()) || byId.containsKey(id)) {
             plan.deletes.add(id);
           }
@@ -466,7 +481,8 @@ public final class SessionsTable {
      * row of the same session, of a superseded one, or one that overlaps in time). Partitions after
      * the span and files whose rows all end before it are pruned by Iceberg.
      */
-    private static Expression related(Collection<Session> candidates) {
+    private static Expression related(
+        Collection<Session> candidates, Map<String, Set<String>> claims) {
       Set<String> users = new TreeSet<>();
       long from = Long.MAX_VALUE;
       long to = Long.MIN_VALUE;
@@ -474,7 +490,7 @@ public final class SessionsTable {
         users.add(x.userId());
         from = Math.min(from, x.startTime().getMillis());
         to = Math.max(to, x.endTime().getMillis());
-        for (String id : x.supersededSessionIds()) {
+        for (String id : claims.get(x.sessionId())) {
           long start = Session.startOf(id).getMillis();
           from = Math.min(from, start);
           to = Math.max(to, start);
@@ -491,13 +507,14 @@ public final class SessionsTable {
      * Whether a current row ranks above {@code x}: its own, a superseded one, or another row of the
      * user that overlaps it in time (a later row that superseded it).
      */
-    private static boolean isStale(Session x, Map<String, Record> byId, List<Record> ofUser) {
+    private static boolean isStale(
+        Session x, Set<String> superseded, Map<String, Record> byId, List<Record> ofUser) {
       List<Record> related = new ArrayList<>();
       Record own = byId.get(x.sessionId());
       if (own != null) {
         related.add(own);
       }
-      for (String id : x.supersededSessionIds()) {
+      for (String id : superseded) {
         Record r = byId.get(id);
         if (r != null) {
           related.add(r);

@@ -204,6 +204,24 @@ public class IcebergIT {
   }
 
   /**
+   * One batch holding a chain of moved starts (A superseded by M, M by N): only N is written, and
+   * the rows of A and M already in the table go with it.
+   */
+  @Test
+  public void aChainOfSupersededSessionsInOneBatchLeavesTheLastOnly() throws Exception {
+    Table table = SessionsTable.openOrCreate(tmp.newFolder("warehouse").getPath(), "db.sessions");
+    Session a = session("bob", "2026-11-24T10:05:00Z", "2026-11-24T10:10:00Z", 2, 0, false);
+    SessionsTable.commit(table, List.of(a), SessionsTable.commitId(List.of(a)));
+    Session m =
+        session("bob", "2026-11-24T10:03:00Z", "2026-11-24T10:10:00Z", 3, 1, false, a.sessionId());
+    Session n =
+        session("bob", "2026-11-24T10:00:00Z", "2026-11-24T10:10:00Z", 4, 2, false, m.sessionId());
+    List<Session> batch = List.of(a, m, n);
+    SessionsTable.commit(table, batch, SessionsTable.commitId(batch));
+    assertThat(rows(table), contains("bob 2026-11-24T10:00Z events=4 v2 open"));
+  }
+
+  /**
    * The commit id covers every column (but {@code emitted_at}): a re-emission with the same id,
    * version, finality and event count but other content is a different batch, and it is written.
    */
