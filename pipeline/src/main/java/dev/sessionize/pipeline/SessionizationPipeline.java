@@ -250,6 +250,16 @@ public final class SessionizationPipeline {
     void setSessionTtl(String value);
 
     @Description(
+        "How long Redis writes still pending when their window ends (at the end of a bounded"
+            + " input, or when a streaming job is drained) are retried while Redis is unreachable;"
+            + " if Redis has not taken them by then, the job fails with one line saying so"
+            + " instead of finishing without them (0s: one attempt).")
+    @Default.String("5m")
+    String getRedisFlushTimeout();
+
+    void setRedisFlushTimeout(String value);
+
+    @Description(
         "Where sessions go: 'file' (JSON lines in --output, every emission) or 'iceberg' (the"
             + " --sessionsTable table in the Hadoop catalog at --warehouse, one row per session).")
     @Default.String("file")
@@ -389,8 +399,20 @@ public final class SessionizationPipeline {
   }
 
   public static void main(String[] args) {
-    Launched job = launch(args);
-    job.result().waitUntilFinish();
+    Launched job;
+    try {
+      // A runner that runs the job in run() (the FlinkRunner attached) fails here, others below.
+      job = launch(args);
+      job.result().waitUntilFinish();
+    } catch (RuntimeException e) {
+      String lost = RedisSinks.PendingWritesLostException.find(e);
+      if (lost != null) {
+        // Redis writes that could not be written before the end: one line, not a stack trace.
+        System.err.println("sessionize: " + lost);
+        System.exit(1);
+      }
+      throw e;
+    }
     System.out.println(summary(job.result(), job.options()));
   }
 
@@ -459,11 +481,17 @@ public final class SessionizationPipeline {
       out.get(SessionizeClickstream.DASHBOARD)
           .apply(
               "WriteDashboard",
-              RedisSinks.dashboard(redis, DurationOption.parse(options.getDashboardTtl())));
+              RedisSinks.dashboard(
+                  redis,
+                  DurationOption.parse(options.getDashboardTtl()),
+                  DurationOption.parse(options.getRedisFlushTimeout())));
       out.get(SessionizeClickstream.SESSIONS)
           .apply(
               "WriteLatestSessions",
-              RedisSinks.latestSessions(redis, DurationOption.parse(options.getSessionTtl())));
+              RedisSinks.latestSessions(
+                  redis,
+                  DurationOption.parse(options.getSessionTtl()),
+                  DurationOption.parse(options.getRedisFlushTimeout())));
     } else {
       out.get(SessionizeClickstream.DASHBOARD)
           .apply(
@@ -579,6 +607,7 @@ public final class SessionizationPipeline {
         o.getSessionTtl(),
         Duration.standardSeconds(1),
         Duration.standardDays(365));
+    duration(problems, "redisFlushTimeout", o.getRedisFlushTimeout(), Duration.ZERO, ONE_DAY);
     duration(
         problems, "commitInterval", o.getCommitInterval(), Duration.standardSeconds(1), ONE_DAY);
     duration(problems, "icebergMaxOutage", o.getIcebergMaxOutage(), Duration.ZERO, ONE_DAY);
