@@ -204,7 +204,8 @@ public final class SessionsTable {
 
   /**
    * {@link #commit(TableSource, Collection, String, Committer, Runnable)} as the stream's writer on
-   * {@code table}, retrying failures for up to 2 minutes.
+   * {@code table}, retrying failures for up to 2 minutes (on the same table object, which cannot be
+   * reloaded here: for tests and tools, not for a long-running writer).
    */
   public static Outcome commit(Table table, Collection<Session> rows, String commitId) {
     return commit(
