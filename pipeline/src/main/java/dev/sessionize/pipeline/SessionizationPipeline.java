@@ -288,6 +288,15 @@ public final class SessionizationPipeline {
     void setSessionImpl(String value);
 
     @Description(
+        "How long the Iceberg sessions sink waits out an unreachable catalog or storage (or any"
+            + " failed commit), retrying with backoff, before it fails the job; keep it below the"
+            + " checkpoint timeout (a waiting commit holds the checkpoint back). 0s: no retry.")
+    @Default.String("5m")
+    String getIcebergMaxOutage();
+
+    void setIcebergMaxOutage(String value);
+
+    @Description(
         "Also append every event that passes the lateness gate (duplicates included, with its"
             + " Kafka position) to the --eventsTable Iceberg table, committed every"
             + " --commitInterval: the raw events archive that BackfillSessions reads.")
@@ -496,7 +505,10 @@ public final class SessionizationPipeline {
           .apply(
               "WriteSessions",
               new WriteSessionsToIceberg(
-                  IcebergOptions.catalog(options), options.getSessionsTable(), flush));
+                  IcebergOptions.catalog(options),
+                  options.getSessionsTable(),
+                  flush,
+                  DurationOption.parse(options.getIcebergMaxOutage())));
     } else {
       out.get(SessionizeClickstream.SESSIONS)
           .apply("SessionsToJson", MapElements.into(TypeDescriptors.strings()).via(Session::toJson))
@@ -642,6 +654,7 @@ public final class SessionizationPipeline {
     duration(problems, "redisFlushTimeout", o.getRedisFlushTimeout(), Duration.ZERO, ONE_DAY);
     duration(
         problems, "commitInterval", o.getCommitInterval(), Duration.standardSeconds(1), ONE_DAY);
+    duration(problems, "icebergMaxOutage", o.getIcebergMaxOutage(), Duration.ZERO, ONE_DAY);
     range(problems, "maxRecordBytes", o.getMaxRecordBytes(), 1, 16 << 20);
     range(problems, "maxPagesPerSession", o.getMaxPagesPerSession(), 1, 10_000);
     range(problems, "redisPort", o.getRedisPort(), 1, 65_535);

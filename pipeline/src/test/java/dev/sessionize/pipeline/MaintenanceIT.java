@@ -238,9 +238,11 @@ public class MaintenanceIT {
           SessionRows.session("u" + u, start, start.plus(round * 1_000L), round + 1, round, false);
       batch.put(s.sessionId(), s);
     }
-    assertTrue(
+    assertEquals(
+        SessionsTable.Result.COMMITTED,
         SessionsTable.commit(
-            table, batch.values(), SessionsTable.commitId(List.copyOf(batch.values()))));
+                table, batch.values(), SessionsTable.commitId(List.copyOf(batch.values())))
+            .result());
     return batch;
   }
 
