@@ -2,6 +2,7 @@ package dev.sessionize.bench;
 
 import dev.sessionize.pipeline.ReadJsonLines;
 import dev.sessionize.transforms.ParseEvents;
+import dev.sessionize.transforms.SessionImpl;
 import dev.sessionize.transforms.SessionizeClickstream;
 import dev.sessionize.transforms.SessionizeConfig;
 import dev.sessionize.transforms.SessionizeMetrics;
@@ -14,6 +15,7 @@ import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
+import java.util.Locale;
 import java.util.Map;
 import java.util.Properties;
 import org.apache.beam.sdk.Pipeline;
@@ -45,7 +47,7 @@ import org.apache.beam.sdk.values.PDone;
  * <pre>
  * --runner=direct|flink|spark --input=FILEPATTERN --result=FILE [--parallelism=N]
  * [--streaming=true] [--checkpointing=MILLIS] [--stateBackend=heap|rocksdb] [--work=DIR]
- * [--source=auto|bounded|eventtime] [--sessionImpl=windows] [--extra=--beamOption=value,...]
+ * [--source=auto|bounded|eventtime] [--sessionImpl=state|windows] [--extra=--beamOption=value,...]
  * [--flink.KEY=VALUE ...]   (Flink configuration for the FlinkRunner's embedded cluster, written
  *                            to a flink-conf.yaml given as --flinkConfDir, e.g.
  *                            --flink.state.backend.rocksdb.timer-service.factory=HEAP)
@@ -67,11 +69,10 @@ public final class BenchRun {
     String backend = a.getOrDefault("stateBackend", "heap");
     Path work = Path.of(a.getOrDefault("work", "target/bench-work")).toAbsolutePath();
     Files.createDirectories(work);
-    String sessionImpl = a.getOrDefault("sessionImpl", "windows");
-    if (!"windows".equals(sessionImpl)) {
-      // The sessions step chosen by --sessionImpl=state|windows is not in this build yet.
+    String sessionImpl = a.getOrDefault("sessionImpl", "state");
+    if (!List.of("state", "windows").contains(sessionImpl)) {
       throw new IllegalArgumentException(
-          "--sessionImpl=" + sessionImpl + " is not supported by this build: use windows");
+          "--sessionImpl=" + sessionImpl + " is not supported: allowed values are state, windows");
     }
     String source = a.getOrDefault("source", "auto");
     if (!List.of("auto", "bounded", "eventtime").contains(source)) {
@@ -154,7 +155,8 @@ public final class BenchRun {
       PCollectionTuple out =
           records.apply(
               "SessionizeClickstream",
-              SessionizeClickstream.of(SessionizeConfig.defaults(), ParseEvents.create()));
+              SessionizeClickstream.of(SessionizeConfig.defaults(), ParseEvents.create())
+                  .withSessionImpl(SessionImpl.valueOf(sessionImpl.toUpperCase(Locale.ROOT))));
       out.get(SessionizeClickstream.SESSIONS)
           .apply("CountSessions", new CountingSink<>("sessions"));
       out.get(SessionizeClickstream.DASHBOARD)

@@ -25,7 +25,7 @@ import java.util.concurrent.TimeUnit;
  * <pre>--root=REPO [--quick] [--out=DIR] [--only=SECTION,...]
  *   sections: runners, compare, scaling, freshness, state, jmh (all of them by default), and
  *   rocksdb (only when named: the A/B pairs of RocksDB settings)
- * [--sessionImpls=windows[,state]]  the Beam rows of the comparison, once per sessions step
+ * [--sessionImpls=state,windows]  the Beam rows of the comparison, once per sessions step
  * [--compareEvents=N --compareUsers=N]  the comparison's input (default: the mid input)
  * [--pairs=N] [--abSettings=NAME,...]  rocksdb section: A/B pairs per setting (after one warm-up
  *   pair), and which settings (default: all of {@link #ROCKSDB_SETTINGS})
@@ -48,7 +48,7 @@ public final class BenchSuite {
     this.quick = Boolean.parseBoolean(a.getOrDefault("quick", "false"));
     this.only = a.containsKey("only") ? Arrays.asList(a.get("only").split(",")) : List.of("all");
     this.report = new Report(quick);
-    this.sessionImpls = Arrays.asList(a.getOrDefault("sessionImpls", "windows").split(","));
+    this.sessionImpls = Arrays.asList(a.getOrDefault("sessionImpls", "state,windows").split(","));
     this.args = a;
   }
 
@@ -264,11 +264,7 @@ public final class BenchSuite {
         if (beam.streaming()) {
           beam = beam.withExtra(beam.label() + " +fasterCopy", "--fasterCopy=true");
         }
-        if (!impl.equals("windows")) { // windows is BenchRun's default
-          beam =
-              beam.withArgs(
-                  beam.label() + " sessionImpl=" + impl, List.of("--sessionImpl=" + impl));
-        }
+        beam = beam.withArgs(beam.label() + " " + impl, List.of("--sessionImpl=" + impl));
         Result done = findRun(beam, in.events(), in.users());
         report.compared.add(done != null ? done : runConfig(beam, in, "compare"));
       }

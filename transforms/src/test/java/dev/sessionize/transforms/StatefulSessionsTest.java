@@ -179,7 +179,7 @@ public class StatefulSessionsTest {
       acc.add(view("user-0001", "event-000" + i, at(i), "https://shop.example.com/p/" + (i % 5)));
     }
     StatefulSessions.UserSessions value = new StatefulSessions.UserSessions();
-    value.sessions.add(new StatefulSessions.Open(acc, false, false));
+    value.sessions.add(new StatefulSessions.Open(acc, false));
     value.emitted.add(new long[] {acc.startMillis(), acc.endMillis(), 0});
     value.timerAt = at(45).getMillis();
     StatefulSessions.UserSessions.Coder coder = new StatefulSessions.UserSessions.Coder(200);
@@ -197,12 +197,13 @@ public class StatefulSessionsTest {
     System.out.println("state of a typical user after the on-time row: " + bytes.size() + " bytes");
     // With its ten event ids held for the dedup retention.
     for (int i = 0; i < 10; i++) {
-      value.seen.put("event-000" + i, at(i).getMillis());
+      value.seen = value.seen.with("event-000" + i, at(i).getMillis());
     }
     bytes.reset();
     coder.encode(value, bytes);
     back = coder.decode(new ByteArrayInputStream(bytes.toByteArray()));
-    assertEquals(value.seen, back.seen);
+    assertEquals(value.seen.asMap(), back.seen.asMap());
+    assertEquals(at(3).getMillis(), back.seen.timeOf("event-0003"));
     System.out.println("with its 10 dedup ids: " + bytes.size() + " bytes");
   }
 }
