@@ -469,7 +469,8 @@ public final class SessionizationPipeline {
               options.getBootstrapServers(),
               options.getDeadLetterTopic(),
               options.getDeadLetterExactlyOnce() ? options.getGroupId() + "-dead-letters" : null,
-              kafkaProperties));
+              kafkaProperties,
+              options.getWarehouse()));
     } else {
       deadLetters
           .apply(

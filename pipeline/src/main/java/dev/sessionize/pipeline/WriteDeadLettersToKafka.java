@@ -28,6 +28,7 @@ import org.apache.beam.sdk.transforms.GroupIntoBatches;
 import org.apache.beam.sdk.transforms.MapElements;
 import org.apache.beam.sdk.transforms.PTransform;
 import org.apache.beam.sdk.transforms.ParDo;
+import org.apache.beam.sdk.transforms.SerializableFunction;
 import org.apache.beam.sdk.transforms.WithKeys;
 import org.apache.beam.sdk.transforms.windowing.GlobalWindows;
 import org.apache.beam.sdk.transforms.windowing.Window;
@@ -36,6 +37,8 @@ import org.apache.beam.sdk.values.PCollection;
 import org.apache.beam.sdk.values.PDone;
 import org.apache.beam.sdk.values.TypeDescriptor;
 import org.apache.beam.sdk.values.TypeDescriptors;
+import org.apache.kafka.clients.producer.KafkaProducer;
+import org.apache.kafka.clients.producer.Producer;
 import org.apache.kafka.clients.producer.ProducerConfig;
 import org.apache.kafka.common.serialization.ByteArraySerializer;
 import org.checkerframework.checker.nullness.qual.Nullable;
@@ -64,16 +67,23 @@ public class WriteDeadLettersToKafka extends PTransform<PCollection<DeadLetter>,
   private final String topic;
   private final @Nullable String exactlyOnceGroup;
   private final KafkaClientProperties clientProperties;
+  private final DeadLetterPayloads payloads;
 
+  /**
+   * Dead letters to {@code topic}; exactly once when {@code exactlyOnceGroup} is given; payloads
+   * too big for the topic are kept in {@code <warehouse>/dead-letter-payloads/}.
+   */
   WriteDeadLettersToKafka(
       String bootstrapServers,
       String topic,
       @Nullable String exactlyOnceGroup,
-      KafkaClientProperties clientProperties) {
+      KafkaClientProperties clientProperties,
+      String warehouse) {
     this.clientProperties = clientProperties;
     this.bootstrapServers = bootstrapServers;
     this.topic = topic;
     this.exactlyOnceGroup = exactlyOnceGroup;
+    this.payloads = new DeadLetterPayloads(warehouse);
   }
 
   @Override
@@ -82,8 +92,7 @@ public class WriteDeadLettersToKafka extends PTransform<PCollection<DeadLetter>,
         deadLetters
             .apply(
                 "ToRecords",
-                MapElements.into(TypeDescriptor.of(DeadLetterTransactions.Letter.class))
-                    .via(WriteDeadLettersToKafka::letter))
+                ParDo.of(new ToRecordFn(bootstrapServers, topic, clientProperties, payloads)))
             .setCoder(LetterCoder.INSTANCE);
     if (exactlyOnceGroup == null) {
       letters
@@ -101,7 +110,8 @@ public class WriteDeadLettersToKafka extends PTransform<PCollection<DeadLetter>,
                   .withTopic(topic)
                   .withKeySerializer(ByteArraySerializer.class)
                   .withValueSerializer(ByteArraySerializer.class)
-                  .withProducerFactoryFn(clientProperties.<byte[], byte[]>producers()));
+                  .withProducerFactoryFn(
+                      new SizedProducers(bootstrapServers, topic, clientProperties)));
       return PDone.in(deadLetters.getPipeline());
     }
     letters
@@ -120,11 +130,74 @@ public class WriteDeadLettersToKafka extends PTransform<PCollection<DeadLetter>,
     return PDone.in(deadLetters.getPipeline());
   }
 
-  static DeadLetterTransactions.Letter letter(DeadLetter d) {
-    return new DeadLetterTransactions.Letter(
-        d.sourceTopic() + "/" + d.sourcePartition() + "/" + d.sourceOffset(),
-        d.userId() == null ? null : d.userId().getBytes(StandardCharsets.UTF_8),
-        d.toJson().getBytes(StandardCharsets.UTF_8));
+  /**
+   * A dead letter as the record the sink writes: its source position, its key and the spec's JSON,
+   * or the JSON with a reference to its payload kept in a file when it is too big for the topic.
+   */
+  static final class ToRecordFn extends DoFn<DeadLetter, DeadLetterTransactions.Letter> {
+    private final Counter kept = SessionizeMetrics.counter("dead_letter_payloads_in_files");
+    private final String bootstrapServers;
+    private final String topic;
+    private final KafkaClientProperties clientProperties;
+    private final DeadLetterPayloads payloads;
+    private transient int inline;
+
+    ToRecordFn(
+        String bootstrapServers,
+        String topic,
+        KafkaClientProperties clientProperties,
+        DeadLetterPayloads payloads) {
+      this.bootstrapServers = bootstrapServers;
+      this.topic = topic;
+      this.clientProperties = clientProperties;
+      this.payloads = payloads;
+    }
+
+    @Setup
+    public void setup() {
+      inline =
+          DeadLetterTopic.inlineBytes(
+              DeadLetterTopic.recordLimit(bootstrapServers, topic, clientProperties));
+    }
+
+    @ProcessElement
+    public void process(@Element DeadLetter d, OutputReceiver<DeadLetterTransactions.Letter> out) {
+      byte[] key = d.userId() == null ? null : d.userId().getBytes(StandardCharsets.UTF_8);
+      byte[] value = d.toJson().getBytes(StandardCharsets.UTF_8);
+      if ((long) value.length + (key == null ? 0 : key.length) > inline) {
+        value = payloads.toJsonWithReference(d).getBytes(StandardCharsets.UTF_8);
+        kept.inc();
+      }
+      out.output(
+          new DeadLetterTransactions.Letter(
+              d.sourceTopic() + "/" + d.sourcePartition() + "/" + d.sourceOffset(), key, value));
+    }
+  }
+
+  /**
+   * KafkaIO's producer factory: the job's client settings, sized for the topic's largest record.
+   */
+  static final class SizedProducers
+      implements SerializableFunction<Map<String, Object>, Producer<byte[], byte[]>> {
+    private static final long serialVersionUID = 1L;
+    private final String bootstrapServers;
+    private final String topic;
+    private final KafkaClientProperties clientProperties;
+
+    SizedProducers(String bootstrapServers, String topic, KafkaClientProperties clientProperties) {
+      this.bootstrapServers = bootstrapServers;
+      this.topic = topic;
+      this.clientProperties = clientProperties;
+    }
+
+    @Override
+    public Producer<byte[], byte[]> apply(Map<String, Object> config) {
+      Map<String, Object> merged = new HashMap<>(clientProperties.merge(config));
+      merged.putAll(
+          DeadLetterTopic.producerSizes(
+              DeadLetterTopic.recordLimit(bootstrapServers, topic, clientProperties)));
+      return new KafkaProducer<>(merged);
+    }
   }
 
   /**
@@ -171,7 +244,13 @@ public class WriteDeadLettersToKafka extends PTransform<PCollection<DeadLetter>,
         Map<String, Object> client = new HashMap<>();
         client.put(ProducerConfig.BOOTSTRAP_SERVERS_CONFIG, bootstrapServers);
         client = clientProperties.merge(client);
-        DeadLetterTransactions opened = DeadLetterTransactions.open(topic, group, client, Map.of());
+        DeadLetterTransactions opened =
+            DeadLetterTransactions.open(
+                topic,
+                group,
+                client,
+                DeadLetterTopic.producerSizes(
+                    DeadLetterTopic.recordLimit(bootstrapServers, topic, clientProperties)));
         try {
           // First batch of this worker: after a restore, the dead letters committed since the
           // restored checkpoint are already in the topic.
