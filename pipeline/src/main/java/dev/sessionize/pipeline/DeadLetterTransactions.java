@@ -104,7 +104,9 @@ final class DeadLetterTransactions implements AutoCloseable {
 
   /**
    * The source positions of the dead letters this group committed at or after {@code from} (end
-   * offsets by partition; a partition missing is read from its start).
+   * offsets by partition; a partition missing is read from its start). Meant for a new instance:
+   * {@link #open} returns once the group's earlier transactions are complete, so their records are
+   * below the end offsets read here (right after a commit of this instance they may not be yet).
    */
   Set<String> writtenSince(Map<Integer, Long> from) {
     Set<String> written = new HashSet<>();
