@@ -2,6 +2,7 @@ package dev.sessionize.pipeline;
 
 import dev.sessionize.transforms.EventParser;
 import dev.sessionize.transforms.ParseEvents;
+import dev.sessionize.transforms.SessionImpl;
 import dev.sessionize.transforms.SessionizeClickstream;
 import dev.sessionize.transforms.SessionizeConfig;
 import dev.sessionize.transforms.SessionizeMetrics;
@@ -250,6 +251,16 @@ public final class SessionizationPipeline {
     void setSessionTtl(String value);
 
     @Description(
+        "How long Redis writes still pending when their window ends (at the end of a bounded"
+            + " input, or when a streaming job is drained) are retried while Redis is unreachable;"
+            + " if Redis has not taken them by then, the job fails with one line saying so"
+            + " instead of finishing without them (0s: one attempt).")
+    @Default.String("5m")
+    String getRedisFlushTimeout();
+
+    void setRedisFlushTimeout(String value);
+
+    @Description(
         "Where sessions go: 'file' (JSON lines in --output, every emission) or 'iceberg' (the"
             + " --sessionsTable table in the Hadoop catalog at --warehouse, one row per session).")
     @Default.String("file")
@@ -262,6 +273,15 @@ public final class SessionizationPipeline {
     String getCommitInterval();
 
     void setCommitInterval(String value);
+
+    @Description(
+        "The sessions step: state (one stateful step per user, the default) or windows (Beam's"
+            + " session windows with allowed lateness and accumulating panes: the reference"
+            + " semantics). Both give the same rows.")
+    @Default.String("state")
+    String getSessionImpl();
+
+    void setSessionImpl(String value);
 
     @Description(
         "Also append every event that passes the lateness gate (duplicates included, with its"
@@ -379,9 +399,26 @@ public final class SessionizationPipeline {
     return names;
   }
 
+  /** The sessions step chosen by {@code --sessionImpl} (validated). */
+  static SessionImpl sessionImpl(Options options) {
+    return "windows".equals(options.getSessionImpl()) ? SessionImpl.WINDOWS : SessionImpl.STATE;
+  }
+
   public static void main(String[] args) {
-    Launched job = launch(args);
-    job.result().waitUntilFinish();
+    Launched job;
+    try {
+      // A runner that runs the job in run() (the FlinkRunner attached) fails here, others below.
+      job = launch(args);
+      job.result().waitUntilFinish();
+    } catch (RuntimeException e) {
+      String lost = RedisSinks.PendingWritesLostException.find(e);
+      if (lost != null) {
+        // Redis writes that could not be written before the end: one line, not a stack trace.
+        System.err.println("sessionize: " + lost);
+        System.exit(1);
+      }
+      throw e;
+    }
     System.out.println(summary(job.result(), job.options()));
   }
 
@@ -415,10 +452,11 @@ public final class SessionizationPipeline {
             : pipeline.apply("ReadRecords", ReadJsonLines.from(options.getInput()));
     SessionizeClickstream sessionize =
         SessionizeClickstream.of(
-            config,
-            ParseEvents.create()
-                .withMaxRecordBytes(options.getMaxRecordBytes())
-                .withMaxFutureSkew(maxFutureSkew));
+                config,
+                ParseEvents.create()
+                    .withMaxRecordBytes(options.getMaxRecordBytes())
+                    .withMaxFutureSkew(maxFutureSkew))
+            .withSessionImpl(sessionImpl(options));
     PCollectionTuple out =
         records.apply(
             "SessionizeClickstream",
@@ -447,11 +485,17 @@ public final class SessionizationPipeline {
       out.get(SessionizeClickstream.DASHBOARD)
           .apply(
               "WriteDashboard",
-              RedisSinks.dashboard(redis, DurationOption.parse(options.getDashboardTtl())));
+              RedisSinks.dashboard(
+                  redis,
+                  DurationOption.parse(options.getDashboardTtl()),
+                  DurationOption.parse(options.getRedisFlushTimeout())));
       out.get(SessionizeClickstream.SESSIONS)
           .apply(
               "WriteLatestSessions",
-              RedisSinks.latestSessions(redis, DurationOption.parse(options.getSessionTtl())));
+              RedisSinks.latestSessions(
+                  redis,
+                  DurationOption.parse(options.getSessionTtl()),
+                  DurationOption.parse(options.getRedisFlushTimeout())));
     } else {
       out.get(SessionizeClickstream.DASHBOARD)
           .apply(
@@ -527,6 +571,12 @@ public final class SessionizationPipeline {
     if ("iceberg".equals(o.getSessionsSink()) || o.getArchiveEvents()) {
       problems.addAll(IcebergOptions.validate(o));
     }
+    if (!"state".equals(o.getSessionImpl()) && !"windows".equals(o.getSessionImpl())) {
+      problems.add(
+          "--sessionImpl="
+              + o.getSessionImpl()
+              + " is not supported: allowed values are state, windows");
+    }
     if (!"file".equals(o.getDashboardSink()) && !"redis".equals(o.getDashboardSink())) {
       problems.add(
           "--dashboardSink="
@@ -568,6 +618,7 @@ public final class SessionizationPipeline {
         o.getSessionTtl(),
         Duration.standardSeconds(1),
         Duration.standardDays(365));
+    duration(problems, "redisFlushTimeout", o.getRedisFlushTimeout(), Duration.ZERO, ONE_DAY);
     duration(
         problems, "commitInterval", o.getCommitInterval(), Duration.standardSeconds(1), ONE_DAY);
     range(problems, "maxRecordBytes", o.getMaxRecordBytes(), 1, 16 << 20);

@@ -12,7 +12,6 @@ import java.util.Objects;
 import java.util.TreeMap;
 import org.apache.beam.sdk.coders.Coder;
 import org.apache.beam.sdk.coders.CoderRegistry;
-import org.apache.beam.sdk.coders.SerializableCoder;
 import org.apache.beam.sdk.transforms.Combine;
 import org.apache.beam.sdk.transforms.Combine.CombineFn;
 import org.apache.beam.sdk.transforms.DoFn;
@@ -69,7 +68,7 @@ public class AggregateDashboard
         .setCoder(new DashboardAccumulator.Coder())
         .apply("CombineMinute", Combine.globally(new MergeFn()).withoutDefaults())
         .apply("BuildDashboardDocuments", ParDo.of(new BuildDocumentFn(config)))
-        .setCoder(SerializableCoder.of(DashboardMinute.class));
+        .setCoder(DashboardMinute.DashboardMinuteCoder.of());
   }
 
   /**
@@ -112,10 +111,17 @@ public class AggregateDashboard
       return new DashboardAccumulator();
     }
 
+    /**
+     * Returns a new accumulator and leaves {@code acc} as it was: the runner may share the object
+     * it read from state with a running snapshot (Flink's heap state backend with {@code
+     * --fasterCopy=true}), so it must never change. One copy per bundle's partial, not per event.
+     */
     @Override
     public DashboardAccumulator addInput(DashboardAccumulator acc, DashboardAccumulator partial) {
-      acc.merge(partial);
-      return acc;
+      DashboardAccumulator next = new DashboardAccumulator();
+      next.merge(acc);
+      next.merge(partial);
+      return next;
     }
 
     @Override

@@ -5,6 +5,7 @@ import java.util.Collection;
 import java.util.Collections;
 import java.util.List;
 import java.util.Objects;
+import java.util.function.ToLongFunction;
 import org.apache.beam.sdk.coders.Coder;
 import org.apache.beam.sdk.transforms.display.DisplayData;
 import org.apache.beam.sdk.transforms.windowing.IntervalWindow;
@@ -71,33 +72,62 @@ public final class CappedSessions extends WindowFn<Object, IntervalWindow> {
   public void mergeWindows(MergeContext c) throws Exception {
     List<IntervalWindow> sorted = new ArrayList<>(c.windows());
     Collections.sort(sorted);
-    List<IntervalWindow> group = new ArrayList<>();
-    Instant groupStart = null;
-    Instant groupEnd = null;
-    for (IntervalWindow w : sorted) {
-      if (groupStart != null && w.start().isBefore(groupEnd)) {
-        Instant end = w.end().isAfter(groupEnd) ? w.end() : groupEnd;
-        // The latest event of the merged session is at end - gap.
-        if (new Duration(groupStart, end.minus(gap)).isShorterThan(maxDuration)) {
+    for (List<IntervalWindow> group :
+        mergeGroups(
+            sorted,
+            w -> w.start().getMillis(),
+            w -> w.end().getMillis(),
+            gap.getMillis(),
+            maxDuration.getMillis())) {
+      if (group.size() > 1) {
+        c.merge(group, new IntervalWindow(group.get(0).start(), endOf(group)));
+      }
+    }
+  }
+
+  private static Instant endOf(List<IntervalWindow> group) {
+    Instant end = group.get(0).end();
+    for (IntervalWindow w : group) {
+      end = w.end().isAfter(end) ? w.end() : end;
+    }
+    return end;
+  }
+
+  /**
+   * The merge rule, on anything with a window's bounds ({@code [start, end)}, in milliseconds):
+   * {@code sorted} (by start, then end) cut into the groups that merge. A window joins the group
+   * before it when it overlaps the group and the merged session's events (from the group's start to
+   * the merged end minus the gap) would span less than {@code maxDurationMillis}. The sessions step
+   * in keyed state ({@link StatefulSessions}) merges with this same rule, so both implementations
+   * cut a long session at the same events.
+   */
+  static <T> List<List<T>> mergeGroups(
+      List<T> sorted,
+      ToLongFunction<T> start,
+      ToLongFunction<T> end,
+      long gapMillis,
+      long maxDurationMillis) {
+    List<List<T>> groups = new ArrayList<>();
+    List<T> group = null;
+    long groupStart = 0;
+    long groupEnd = 0;
+    for (T w : sorted) {
+      if (group != null && start.applyAsLong(w) < groupEnd) {
+        long merged = Math.max(end.applyAsLong(w), groupEnd);
+        // The latest event of the merged session is at merged end - gap.
+        if (merged - gapMillis - groupStart < maxDurationMillis) {
           group.add(w);
-          groupEnd = end;
+          groupEnd = merged;
           continue;
         }
       }
-      merge(c, group, groupStart, groupEnd);
       group = new ArrayList<>();
       group.add(w);
-      groupStart = w.start();
-      groupEnd = w.end();
+      groups.add(group);
+      groupStart = start.applyAsLong(w);
+      groupEnd = end.applyAsLong(w);
     }
-    merge(c, group, groupStart, groupEnd);
-  }
-
-  private static void merge(MergeContext c, List<IntervalWindow> group, Instant start, Instant end)
-      throws Exception {
-    if (group.size() > 1) {
-      c.merge(group, new IntervalWindow(start, end));
-    }
+    return groups;
   }
 
   @Override

@@ -237,7 +237,10 @@ public class DedupEvents extends PTransform<PCollection<ClickEvent>, PCollection
                   + " is not after the watermark "
                   + Json.formatInstant(watermark)
                   + ": its session window has expired")
-          .setPayload(EventJson.toJson(event).getBytes(StandardCharsets.UTF_8))
+          .setPayload(
+              event.payload() != null
+                  ? event.payload()
+                  : EventJson.toJson(event).getBytes(StandardCharsets.UTF_8))
           .setSourceTopic(event.sourceTopic())
           .setSourcePartition(event.sourcePartition())
           .setSourceOffset(event.sourceOffset())

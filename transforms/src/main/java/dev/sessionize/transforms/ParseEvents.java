@@ -4,7 +4,6 @@ import dev.sessionize.transforms.model.ClickEvent;
 import dev.sessionize.transforms.model.DeadLetter;
 import dev.sessionize.transforms.model.RawRecord;
 import dev.sessionize.transforms.model.Reason;
-import java.util.Arrays;
 import java.util.EnumMap;
 import java.util.Map;
 import org.apache.beam.sdk.metrics.Counter;
@@ -19,10 +18,11 @@ import org.joda.time.Duration;
 import org.joda.time.Instant;
 
 /**
- * JSON records to {@link ClickEvent}s. Returns a {@link PCollectionTuple}: {@link #VALID} events,
- * stamped with their event time, and {@link #DEAD_LETTER}s with a reason, a detail and the original
- * payload. Never throws on data. Counts {@code records_read}, {@code valid} and one {@code
- * dead_letter_<REASON>} counter per reason in the {@link SessionizeMetrics#NAMESPACE}.
+ * JSON records to {@link ClickEvent}s. Returns a {@link PCollectionTuple}: {@link #VALID} events
+ * (with the source's timestamp: {@link JudgeLateness} stamps the event time) and {@link
+ * #DEAD_LETTER}s with a reason, a detail and the original payload. Never throws on data. Counts
+ * {@code records_read}, {@code valid} and one {@code dead_letter_<REASON>} counter per reason in
+ * the {@link SessionizeMetrics#NAMESPACE}.
  */
 public class ParseEvents extends PTransform<PCollection<RawRecord>, PCollectionTuple> {
   public static final TupleTag<ClickEvent> VALID = new TupleTag<ClickEvent>("valid") {};
@@ -63,9 +63,7 @@ public class ParseEvents extends PTransform<PCollection<RawRecord>, PCollectionT
     PCollectionTuple result =
         input.apply(
             "ParseJson",
-            ParDo.of(
-                    new ParseFn(
-                        new EventParser(maxRecordBytes, maxFutureSkew), maxRecordBytes, clock))
+            ParDo.of(new ParseFn(new EventParser(maxRecordBytes, maxFutureSkew), clock))
                 .withOutputTags(VALID, TupleTagList.of(DEAD_LETTER)));
     result.get(VALID).setCoder(ClickEvent.ClickEventCoder.of());
     result.get(DEAD_LETTER).setCoder(DeadLetter.DeadLetterCoder.of());
@@ -74,16 +72,13 @@ public class ParseEvents extends PTransform<PCollection<RawRecord>, PCollectionT
 
   static class ParseFn extends DoFn<RawRecord, ClickEvent> {
     private final EventParser parser;
-    private final int maxRecordBytes;
     private final Clock clock;
     private final Counter read = SessionizeMetrics.counter("records_read");
     private final Counter valid = SessionizeMetrics.counter("valid");
-    private final Counter restamped = SessionizeMetrics.counter("timestamp_behind_source");
     private final Map<Reason, Counter> rejected = new EnumMap<>(Reason.class);
 
-    ParseFn(EventParser parser, int maxRecordBytes, Clock clock) {
+    ParseFn(EventParser parser, Clock clock) {
       this.parser = parser;
-      this.maxRecordBytes = maxRecordBytes;
       this.clock = clock;
       for (Reason reason : Reason.values()) {
         rejected.put(reason, SessionizeMetrics.deadLetters(reason));
@@ -91,8 +86,7 @@ public class ParseEvents extends PTransform<PCollection<RawRecord>, PCollectionT
     }
 
     @ProcessElement
-    public void process(
-        @Element RawRecord record, @Timestamp Instant inputTimestamp, MultiOutputReceiver out) {
+    public void process(@Element RawRecord record, MultiOutputReceiver out) {
       read.inc();
       Instant now = clock.now();
       EventParser.Outcome outcome = parser.parse(record.payload(), now);
@@ -103,26 +97,18 @@ public class ParseEvents extends PTransform<PCollection<RawRecord>, PCollectionT
                 .setSourceTopic(record.sourceTopic())
                 .setSourcePartition(record.sourcePartition())
                 .setSourceOffset(record.sourceOffset())
+                .setPayload(record.payload())
                 .build();
-        // Sources stamp records with their event time (or the minimum timestamp); an element
-        // can never be moved back in time, so a source that stamped later keeps its stamp.
-        if (event.timestamp().isBefore(inputTimestamp)) {
-          restamped.inc();
-          out.get(VALID).output(event);
-        } else {
-          out.get(VALID).outputWithTimestamp(event, event.timestamp());
-        }
+        // Keeps the source's timestamp: JudgeLateness stamps the event time, after it has put a
+        // bounded input in offset order (an element may move forward in time, never back).
+        out.get(VALID).output(event);
         return;
       }
       rejected.get(outcome.reason).inc();
-      // An oversize record keeps only its first maxRecordBytes bytes (the detail gives the full
-      // size), so a 10 MB record never becomes a 10 MB dead letter that a sink cannot write.
+      // The dead letter holds the record's exact bytes, whatever its size: the dead-letter sink
+      // decides how to hold a record too big for it, never this step.
       byte[] payload = record.payload();
       String detail = outcome.detail;
-      if (outcome.reason == Reason.OVERSIZE && payload.length > maxRecordBytes) {
-        payload = Arrays.copyOf(payload, maxRecordBytes);
-        detail = detail + "; the payload keeps the first " + maxRecordBytes + " bytes";
-      }
       out.get(DEAD_LETTER)
           .output(
               DeadLetter.builder()

@@ -405,6 +405,15 @@ public final class SessionAccumulator {
       buffer.writeTo(out);
     }
 
+    /** The same bytes as {@link #encode}, written straight to {@code out} (a caller's buffer). */
+    static void encodeUnbuffered(SessionAccumulator a, OutputStream out) throws IOException {
+      if (a.isEmpty()) {
+        out.write(EMPTY);
+      } else {
+        encodeState(a, out);
+      }
+    }
+
     private static void encodeState(SessionAccumulator a, OutputStream out) throws IOException {
       out.write(LAYOUT_2);
       Wire.writeSignedVarLong(a.start, out);

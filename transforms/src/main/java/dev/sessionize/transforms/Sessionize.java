@@ -3,6 +3,7 @@ package dev.sessionize.transforms;
 import dev.sessionize.transforms.model.ClickEvent;
 import dev.sessionize.transforms.model.Session;
 import java.math.BigDecimal;
+import java.util.List;
 import java.util.Map;
 import java.util.TreeMap;
 import org.apache.beam.sdk.coders.KvCoder;
@@ -135,6 +136,19 @@ public class Sessionize extends PTransform<PCollection<ClickEvent>, PCollection<
       PaneInfo pane,
       Instant emittedAt,
       String reportingCurrency) {
+    return toSession(
+        userId, acc, (int) pane.getIndex(), pane.isLast(), emittedAt, reportingCurrency, List.of());
+  }
+
+  /** Builds a row with its version, finality and superseded ids. */
+  static Session toSession(
+      String userId,
+      SessionAccumulator acc,
+      int version,
+      boolean isFinal,
+      Instant emittedAt,
+      String reportingCurrency,
+      List<String> supersededSessionIds) {
     Instant start = new Instant(acc.startMillis());
     Instant end = new Instant(acc.endMillis());
     Map<String, BigDecimal> byCurrency = new TreeMap<>();
@@ -161,9 +175,10 @@ public class Sessionize extends PTransform<PCollection<ClickEvent>, PCollection<
         .setConversion(acc.purchaseCount() > 0)
         .setRevenue(byCurrency.getOrDefault(reportingCurrency, BigDecimal.valueOf(0, 2)))
         .setRevenueByCurrency(byCurrency)
-        .setVersion((int) pane.getIndex())
-        .setIsFinal(pane.isLast())
+        .setVersion(version)
+        .setIsFinal(isFinal)
         .setEmittedAt(emittedAt)
+        .setSupersededSessionIds(supersededSessionIds)
         .build();
   }
 }

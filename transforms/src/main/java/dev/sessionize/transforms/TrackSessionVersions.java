@@ -57,6 +57,34 @@ public class TrackSessionVersions extends PTransform<PCollection<Session>, PColl
         .setCoder(Session.SessionCoder.of());
   }
 
+  /**
+   * The rule itself, for one emission of a user's session {@code id} spanning {@code [start, end]}
+   * (event times of its earliest and latest event): removes from {@code open} (the user's emitted,
+   * not final sessions: id to [start, end, version]) the session itself and every other session
+   * whose span overlaps it, adds their ids to {@code replaced} (sorted), stores the emission unless
+   * it is final, and returns its version. {@link StatefulSessions} applies the same rule, with a
+   * session's start as its key (a user's session ids differ exactly when their starts do).
+   */
+  static <K extends Comparable<? super K>> long assign(
+      Map<K, List<Long>> open, K id, long start, long end, boolean isFinal, List<K> replaced) {
+    List<Long> own = open.remove(id);
+    long version = own == null ? -1 : own.get(2);
+    for (Iterator<Map.Entry<K, List<Long>>> it = open.entrySet().iterator(); it.hasNext(); ) {
+      Map.Entry<K, List<Long>> e = it.next();
+      if (e.getValue().get(0) <= end && e.getValue().get(1) >= start) {
+        replaced.add(e.getKey());
+        version = Math.max(version, e.getValue().get(2));
+        it.remove();
+      }
+    }
+    version++;
+    if (!isFinal) {
+      open.put(id, List.of(start, end, version));
+    }
+    Collections.sort(replaced);
+    return version;
+  }
+
   static class TrackFn extends DoFn<KV<String, Session>, Session> {
     private final Counter superseded = SessionizeMetrics.counter("sessions_superseded");
 
@@ -75,33 +103,21 @@ public class TrackSessionVersions extends PTransform<PCollection<Session>, PColl
       Session session = element.getValue();
       Map<String, List<Long>> stored = openState.read();
       Map<String, List<Long>> open = stored == null ? new HashMap<>() : new HashMap<>(stored);
-      long start = session.startTime().getMillis();
-      long end = session.endTime().getMillis();
       List<String> replaced = new ArrayList<>();
-      List<Long> own = open.remove(session.sessionId());
-      long version = own == null ? -1 : own.get(2);
-      for (Iterator<Map.Entry<String, List<Long>>> it = open.entrySet().iterator();
-          it.hasNext(); ) {
-        Map.Entry<String, List<Long>> e = it.next();
-        if (!e.getKey().equals(session.sessionId())
-            && e.getValue().get(0) <= end
-            && e.getValue().get(1) >= start) {
-          replaced.add(e.getKey());
-          version = Math.max(version, e.getValue().get(2));
-          it.remove();
-        }
-      }
-      version++;
-      if (!session.isFinal()) {
-        open.put(session.sessionId(), List.of(start, end, version));
-      }
+      long version =
+          assign(
+              open,
+              session.sessionId(),
+              session.startTime().getMillis(),
+              session.endTime().getMillis(),
+              session.isFinal(),
+              replaced);
       if (open.isEmpty()) {
         openState.clear();
       } else {
         openState.write(open);
       }
       superseded.inc(replaced.size());
-      Collections.sort(replaced);
       out.output(
           session.toBuilder().setVersion((int) version).setSupersededSessionIds(replaced).build());
     }

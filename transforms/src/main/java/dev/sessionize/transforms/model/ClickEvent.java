@@ -59,6 +59,28 @@ public abstract class ClickEvent {
 
   public abstract long sourceOffset();
 
+  /**
+   * The record's exact bytes, carried from {@code ParseEvents} to the lateness gate ({@code
+   * JudgeLateness}) so that a TOO_LATE dead letter holds the record itself; the gate drops them, so
+   * they never travel further. Null for events that did not come from a record.
+   */
+  @SuppressWarnings("mutable")
+  public abstract byte @Nullable [] payload();
+
+  /**
+   * The lateness gate's horizon when this event passed it: the larger of its partition's stream
+   * time minus the out-of-orderness and the runner's watermark ({@code JudgeLateness}), or {@link
+   * Long#MIN_VALUE} when no gate judged it. The sessions step treats every session that expired at
+   * or before this horizon as final for this event, so whether a late event joins a session does
+   * not depend on how far the runner's watermark happened to be.
+   */
+  public abstract long gateWatermark();
+
+  /** True when a gate judged this event ({@link #gateWatermark()} is set). */
+  public boolean hasGateWatermark() {
+    return gateWatermark() != Long.MIN_VALUE;
+  }
+
   public boolean isPurchase() {
     return PURCHASE.equals(eventType());
   }
@@ -68,7 +90,9 @@ public abstract class ClickEvent {
         .setCurrency(DEFAULT_CURRENCY)
         .setOpensSession(false)
         .setSourcePartition(-1)
-        .setSourceOffset(-1L);
+        .setSourceOffset(-1L)
+        .setPayload(null)
+        .setGateWatermark(Long.MIN_VALUE);
   }
 
   public abstract Builder toBuilder();
@@ -106,6 +130,10 @@ public abstract class ClickEvent {
 
     public abstract Builder setSourceOffset(long value);
 
+    public abstract Builder setPayload(byte @Nullable [] value);
+
+    public abstract Builder setGateWatermark(long value);
+
     public abstract ClickEvent build();
   }
 
@@ -134,6 +162,15 @@ public abstract class ClickEvent {
       Wire.writeNullableString(e.sourceTopic(), out);
       Wire.writeSignedVarLong(e.sourcePartition(), out);
       Wire.writeSignedVarLong(e.sourceOffset(), out);
+      byte[] payload = e.payload();
+      Wire.writeBoolean(payload != null, out);
+      if (payload != null) {
+        Wire.writeBytes(payload, out);
+      }
+      Wire.writeBoolean(e.hasGateWatermark(), out);
+      if (e.hasGateWatermark()) {
+        Wire.writeSignedVarLong(e.gateWatermark(), out);
+      }
     }
 
     @Override
@@ -154,6 +191,8 @@ public abstract class ClickEvent {
           .setSourceTopic(Wire.readNullableString(in))
           .setSourcePartition((int) Wire.readSignedVarLong(in))
           .setSourceOffset(Wire.readSignedVarLong(in))
+          .setPayload(Wire.readBoolean(in) ? Wire.readBytes(in) : null)
+          .setGateWatermark(Wire.readBoolean(in) ? Wire.readSignedVarLong(in) : Long.MIN_VALUE)
           .build();
     }
 
