@@ -340,10 +340,15 @@ public class FlinkRecoveryIT {
       model.model.sessions().stream().filter(s -> !s.startsWith("clock ")).forEach(sessions::add);
       model.eventsPerMinute.forEach((m, n) -> minutes.merge(m, n, Integer::sum));
     }
-    await(
-        restore + ": " + sessions.size() + " sessions in the table",
-        () -> RestartScenario.sessions(table).size() >= sessions.size(),
-        job);
+    try {
+      await(
+          restore + ": " + sessions.size() + " sessions in the table",
+          () -> RestartScenario.sessions(table).size() >= sessions.size(),
+          job);
+    } catch (AssertionError timedOut) {
+      SessionModel.assertSame(sessions, RestartScenario.sessions(table)); // says what differs
+      throw timedOut;
+    }
     SessionModel.assertSame(sessions, RestartScenario.sessions(table));
     int deadLetters = assertDeadLettersOnce(restore, expected, job);
     try (Jedis jedis = servers.redis().client()) {
