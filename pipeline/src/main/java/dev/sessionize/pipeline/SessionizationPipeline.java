@@ -165,8 +165,9 @@ public final class SessionizationPipeline {
 
     @Description(
         "Write dead letters in Kafka transactions committed with the runner's checkpoints, so a"
-            + " restart never repeats one (readers use isolation.level=read_committed). Needs a"
-            + " runner with checkpoints, e.g. the FlinkRunner with --checkpointingInterval.")
+            + " restart, also from an older checkpoint or savepoint, neither repeats nor loses one"
+            + " (readers use isolation.level=read_committed). Needs a runner with checkpoints,"
+            + " e.g. the FlinkRunner with --checkpointingInterval.")
     @Default.Boolean(false)
     boolean getDeadLetterExactlyOnce();
 
