@@ -169,8 +169,9 @@ public final class SessionizationPipeline {
 
     @Description(
         "Write dead letters in Kafka transactions committed with the runner's checkpoints, so a"
-            + " restart never repeats one (readers use isolation.level=read_committed). Needs a"
-            + " runner with checkpoints, e.g. the FlinkRunner with --checkpointingInterval.")
+            + " restart, also from an older checkpoint or savepoint, neither repeats nor loses one"
+            + " (readers use isolation.level=read_committed). Needs a runner with checkpoints,"
+            + " e.g. the FlinkRunner with --checkpointingInterval.")
     @Default.Boolean(false)
     boolean getDeadLetterExactlyOnce();
 
@@ -547,7 +548,8 @@ public final class SessionizationPipeline {
               options.getBootstrapServers(),
               options.getDeadLetterTopic(),
               options.getDeadLetterExactlyOnce() ? options.getGroupId() + "-dead-letters" : null,
-              kafkaProperties));
+              kafkaProperties,
+              options.getWarehouse()));
     } else {
       deadLetters
           .apply(
