@@ -23,6 +23,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.Optional;
 import java.util.Properties;
+import java.util.Set;
 import java.util.TreeMap;
 import java.util.TreeSet;
 import java.util.concurrent.TimeUnit;
@@ -334,10 +335,14 @@ public class FlinkRecoveryIT {
     // The model: each stream on its own (a day apart, they share no session; the same ids come
     // back a day later, long after the job's dedup state for them expired), clock sessions apart.
     List<String> sessions = new ArrayList<>();
+    List<SessionModel.Row> rows = new ArrayList<>();
     Map<Long, Integer> minutes = new TreeMap<>();
     for (Scenario stream : expected.streams.subList(0, expected.streams.indexOf(now) + 1)) {
       GeneratedExpectations model = new GeneratedExpectations(stream.all());
       model.model.sessions().stream().filter(s -> !s.startsWith("clock ")).forEach(sessions::add);
+      model.model.rows().stream()
+          .filter(r -> !"clock".equals(r.columns().get("user_id")))
+          .forEach(rows::add);
       model.eventsPerMinute.forEach((m, n) -> minutes.merge(m, n, Integer::sum));
     }
     try {
@@ -350,6 +355,9 @@ public class FlinkRecoveryIT {
       throw timedOut;
     }
     SessionModel.assertSame(sessions, RestartScenario.sessions(table));
+    // Every column but version and emitted_at, one row per session_id (the last final rows may
+    // still be on their way).
+    SessionRows.awaitRows(rows, table, Set.of("clock"), 60);
     int deadLetters = assertDeadLettersOnce(restore, expected, job);
     try (Jedis jedis = servers.redis().client()) {
       await(
