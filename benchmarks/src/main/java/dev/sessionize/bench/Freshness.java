@@ -1,7 +1,7 @@
 package dev.sessionize.bench;
 
-import dev.sessionize.pipeline.ClickstreamGenerator;
 import dev.sessionize.pipeline.SessionizationPipeline;
+import dev.sessionize.pipeline.generator.ClickstreamGenerator;
 import dev.sessionize.runners.servers.LocalKafka;
 import dev.sessionize.runners.servers.LocalRedis;
 import dev.sessionize.transforms.model.DashboardMinute;

@@ -1,5 +1,7 @@
 package dev.sessionize.pipeline;
 
+import dev.sessionize.pipeline.iceberg.IcebergCatalog;
+import dev.sessionize.pipeline.iceberg.StableEncodingSchemas;
 import dev.sessionize.transforms.SessionizeMetrics;
 import dev.sessionize.transforms.model.ClickEvent;
 import org.apache.beam.sdk.io.iceberg.IcebergCatalogConfig;

@@ -1,5 +1,9 @@
 package dev.sessionize.pipeline;
 
+import dev.sessionize.pipeline.iceberg.IcebergCatalog;
+import dev.sessionize.pipeline.iceberg.IcebergOptions;
+import dev.sessionize.pipeline.iceberg.SessionsTable;
+import dev.sessionize.pipeline.options.DurationOption;
 import dev.sessionize.transforms.DedupEvents;
 import dev.sessionize.transforms.Sessionize;
 import dev.sessionize.transforms.SessionizeConfig;

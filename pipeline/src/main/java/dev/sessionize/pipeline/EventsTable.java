@@ -1,5 +1,8 @@
 package dev.sessionize.pipeline;
 
+import dev.sessionize.pipeline.iceberg.IcebergCatalog;
+import dev.sessionize.pipeline.iceberg.IcebergFiles;
+import dev.sessionize.pipeline.iceberg.SessionsTable;
 import dev.sessionize.transforms.model.ClickEvent;
 import java.io.IOException;
 import java.io.UncheckedIOException;

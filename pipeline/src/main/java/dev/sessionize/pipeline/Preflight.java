@@ -1,5 +1,9 @@
 package dev.sessionize.pipeline;
 
+import dev.sessionize.pipeline.kafka.DeadLetterTopic;
+import dev.sessionize.pipeline.kafka.KafkaClientProperties;
+import dev.sessionize.pipeline.options.DurationOption;
+import dev.sessionize.pipeline.redis.RedisSinks;
 import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.List;
@@ -26,7 +30,7 @@ import redis.clients.jedis.exceptions.JedisException;
  * a configuration value). {@code --preflight=false} skips the checks, e.g. when the launcher cannot
  * reach servers that the workers can.
  */
-final class Preflight {
+public final class Preflight {
   private Preflight() {}
 
   /** One line per server that cannot be used; empty when all answer. */

@@ -1,6 +1,8 @@
 package dev.sessionize.pipeline;
 
 import com.fasterxml.jackson.databind.JsonNode;
+import dev.sessionize.pipeline.iceberg.IcebergCatalog;
+import dev.sessionize.pipeline.iceberg.IcebergOptions;
 import dev.sessionize.transforms.EventParser;
 import dev.sessionize.transforms.model.ClickEvent;
 import dev.sessionize.transforms.model.Json;

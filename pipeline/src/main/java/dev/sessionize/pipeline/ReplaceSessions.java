@@ -1,5 +1,8 @@
 package dev.sessionize.pipeline;
 
+import dev.sessionize.pipeline.iceberg.IcebergCatalog;
+import dev.sessionize.pipeline.iceberg.IcebergFiles;
+import dev.sessionize.pipeline.iceberg.SessionsTable;
 import dev.sessionize.transforms.SessionizeMetrics;
 import dev.sessionize.transforms.model.Session;
 import java.io.IOException;

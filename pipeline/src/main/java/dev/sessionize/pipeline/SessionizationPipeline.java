@@ -2,6 +2,15 @@ package dev.sessionize.pipeline;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
+import dev.sessionize.pipeline.files.ReadJsonLines;
+import dev.sessionize.pipeline.files.WriteJsonLines;
+import dev.sessionize.pipeline.iceberg.IcebergOptions;
+import dev.sessionize.pipeline.iceberg.WriteSessionsToIceberg;
+import dev.sessionize.pipeline.kafka.KafkaClientProperties;
+import dev.sessionize.pipeline.kafka.ReadFromKafka;
+import dev.sessionize.pipeline.kafka.WriteDeadLettersToKafka;
+import dev.sessionize.pipeline.options.DurationOption;
+import dev.sessionize.pipeline.redis.RedisSinks;
 import dev.sessionize.transforms.EventParser;
 import dev.sessionize.transforms.ParseEvents;
 import dev.sessionize.transforms.SessionImpl;
@@ -311,7 +320,7 @@ public final class SessionizationPipeline {
   public static final class InvalidOptionsException extends IllegalArgumentException {
     private final List<String> problems;
 
-    InvalidOptionsException(List<String> problems) {
+    public InvalidOptionsException(List<String> problems) {
       super(String.join(System.lineSeparator(), problems));
       this.problems = List.copyOf(problems);
     }

@@ -3,6 +3,9 @@ package dev.sessionize.pipeline;
 import static org.junit.Assert.assertEquals;
 import static org.junit.Assert.assertTrue;
 
+import dev.sessionize.pipeline.generator.ClickstreamGenerator;
+import dev.sessionize.pipeline.iceberg.IcebergCatalog;
+import dev.sessionize.pipeline.iceberg.SessionsTable;
 import dev.sessionize.transforms.SessionizeMetrics;
 import dev.sessionize.transforms.model.Session;
 import java.io.File;

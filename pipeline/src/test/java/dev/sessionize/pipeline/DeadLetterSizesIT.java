@@ -8,6 +8,8 @@ import static org.junit.Assert.assertTrue;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
+import dev.sessionize.pipeline.kafka.DeadLetterPayloads;
+import dev.sessionize.pipeline.kafka.DeadLetterTopic;
 import dev.sessionize.runners.servers.LocalKafka;
 import java.io.File;
 import java.io.IOException;

@@ -5,6 +5,8 @@ import static org.hamcrest.Matchers.greaterThan;
 import static org.junit.Assert.assertEquals;
 
 import com.fasterxml.jackson.databind.JsonNode;
+import dev.sessionize.pipeline.generator.ClickstreamGenerator;
+import dev.sessionize.pipeline.iceberg.SessionsTable;
 import dev.sessionize.transforms.SessionizeMetrics;
 import dev.sessionize.transforms.model.Json;
 import dev.sessionize.transforms.model.Session;

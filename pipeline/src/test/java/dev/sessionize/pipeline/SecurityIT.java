@@ -11,6 +11,8 @@ import static org.junit.Assert.assertTrue;
 import static org.junit.Assert.fail;
 
 import com.fasterxml.jackson.databind.ObjectMapper;
+import dev.sessionize.pipeline.iceberg.SessionsTable;
+import dev.sessionize.pipeline.redis.RedisSinks;
 import dev.sessionize.runners.servers.LocalKafka;
 import dev.sessionize.runners.servers.LocalRedis;
 import java.io.ByteArrayOutputStream;

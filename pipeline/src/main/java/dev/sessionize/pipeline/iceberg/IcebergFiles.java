@@ -1,5 +1,6 @@
-package dev.sessionize.pipeline;
+package dev.sessionize.pipeline.iceberg;
 
+import dev.sessionize.pipeline.EventsTable;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.security.MessageDigest;
@@ -29,14 +30,14 @@ import org.apache.iceberg.parquet.Parquet;
  * share: opening or creating a table, writing a partition's rows as one Parquet data file, and the
  * deterministic commit ids that make a retried commit detectable.
  */
-final class IcebergFiles {
+public final class IcebergFiles {
   private IcebergFiles() {}
 
   /**
    * The table in {@code catalog}, created when missing (format v2, its namespace too, metadata
    * files capped at 100: a commit a minute writes a metadata file a minute).
    */
-  static Table openOrCreate(
+  public static Table openOrCreate(
       IcebergCatalog catalog, String tableName, Schema schema, PartitionSpec spec) {
     Catalog opened = catalog.load();
     TableIdentifier id = TableIdentifier.parse(tableName);
@@ -79,7 +80,7 @@ final class IcebergFiles {
   /**
    * One Parquet data file with {@code rows} of {@code schema}, all of them in {@code partition}.
    */
-  static DataFile writeData(
+  public static DataFile writeData(
       Table table,
       Schema schema,
       PartitionSpec spec,
@@ -107,7 +108,7 @@ final class IcebergFiles {
    * {@code prefix} and the SHA-256 (hex) of the keys in sorted order, after {@code header}: the
    * same keys give the same id whatever their order.
    */
-  static String commitId(String prefix, String header, Collection<String> keys) {
+  public static String commitId(String prefix, String header, Collection<String> keys) {
     List<String> sorted = new ArrayList<>(keys);
     sorted.sort(null);
     if (header != null) {

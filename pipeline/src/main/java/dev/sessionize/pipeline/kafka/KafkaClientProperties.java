@@ -1,4 +1,4 @@
-package dev.sessionize.pipeline;
+package dev.sessionize.pipeline.kafka;
 
 import java.io.IOException;
 import java.io.Reader;

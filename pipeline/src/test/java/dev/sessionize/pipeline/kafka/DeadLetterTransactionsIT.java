@@ -1,4 +1,4 @@
-package dev.sessionize.pipeline;
+package dev.sessionize.pipeline.kafka;
 
 import static org.junit.Assert.assertEquals;
 import static org.junit.Assert.assertThrows;

@@ -1,4 +1,4 @@
-package dev.sessionize.pipeline;
+package dev.sessionize.pipeline.kafka;
 
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;

@@ -1,5 +1,6 @@
-package dev.sessionize.pipeline;
+package dev.sessionize.pipeline.files;
 
+import dev.sessionize.pipeline.generator.ClickstreamGenerator;
 import java.io.BufferedInputStream;
 import java.io.ByteArrayInputStream;
 import java.io.ByteArrayOutputStream;

@@ -1,4 +1,4 @@
-package dev.sessionize.pipeline;
+package dev.sessionize.pipeline.kafka;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
@@ -25,9 +25,9 @@ import org.apache.hadoop.fs.Path;
  * Hadoop's {@link FileSystem} API reaches. The dead letter then carries {@code payload_ref} (the
  * file's URI), {@code payload_length} and {@code payload_sha256} instead of {@code payload}.
  */
-final class DeadLetterPayloads implements Serializable {
+public final class DeadLetterPayloads implements Serializable {
   private static final long serialVersionUID = 1L;
-  static final String FOLDER = "dead-letter-payloads";
+  public static final String FOLDER = "dead-letter-payloads";
 
   private final String folder;
 
@@ -90,7 +90,7 @@ final class DeadLetterPayloads implements Serializable {
     }
   }
 
-  static String sha256(byte[] bytes) {
+  public static String sha256(byte[] bytes) {
     try {
       return HexFormat.of().formatHex(MessageDigest.getInstance("SHA-256").digest(bytes));
     } catch (NoSuchAlgorithmException e) {

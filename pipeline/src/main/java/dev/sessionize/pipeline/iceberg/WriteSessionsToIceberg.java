@@ -1,4 +1,4 @@
-package dev.sessionize.pipeline;
+package dev.sessionize.pipeline.iceberg;
 
 import dev.sessionize.transforms.SessionizeMetrics;
 import dev.sessionize.transforms.model.Session;
@@ -44,7 +44,7 @@ public class WriteSessionsToIceberg extends PTransform<PCollection<Session>, PDo
   private final Duration commitInterval;
   private final SessionsTable.Committer committer;
 
-  WriteSessionsToIceberg(
+  public WriteSessionsToIceberg(
       IcebergCatalog catalog, String tableName, Duration commitInterval, Duration maxOutage) {
     this.catalog = catalog;
     this.tableName = tableName;

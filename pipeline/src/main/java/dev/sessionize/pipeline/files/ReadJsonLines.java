@@ -1,4 +1,4 @@
-package dev.sessionize.pipeline;
+package dev.sessionize.pipeline.files;
 
 import dev.sessionize.transforms.model.RawRecord;
 import java.io.IOException;

@@ -1,4 +1,4 @@
-package dev.sessionize.pipeline;
+package dev.sessionize.pipeline.iceberg;
 
 import java.io.File;
 import java.io.Serializable;
@@ -134,7 +134,7 @@ public final class IcebergCatalog implements Serializable {
    * The catalog properties with {@code ${env:NAME}} resolved here, plus type and warehouse: for
    * IcebergIO's catalog config, which carries them to the workers (so they are resolved at launch).
    */
-  Map<String, String> resolvedProperties() {
+  public Map<String, String> resolvedProperties() {
     Map<String, String> resolved = new TreeMap<>();
     for (Map.Entry<String, String> p : properties.entrySet()) {
       Matcher m = ENV.matcher(p.getValue());

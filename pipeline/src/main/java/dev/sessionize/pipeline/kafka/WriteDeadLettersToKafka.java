@@ -1,4 +1,4 @@
-package dev.sessionize.pipeline;
+package dev.sessionize.pipeline.kafka;
 
 import dev.sessionize.transforms.SessionizeMetrics;
 import dev.sessionize.transforms.model.DeadLetter;
@@ -73,7 +73,7 @@ public class WriteDeadLettersToKafka extends PTransform<PCollection<DeadLetter>,
    * Dead letters to {@code topic}; exactly once when {@code exactlyOnceGroup} is given; payloads
    * too big for the topic are kept in {@code <warehouse>/dead-letter-payloads/}.
    */
-  WriteDeadLettersToKafka(
+  public WriteDeadLettersToKafka(
       String bootstrapServers,
       String topic,
       @Nullable String exactlyOnceGroup,

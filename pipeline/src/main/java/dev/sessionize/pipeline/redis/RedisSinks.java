@@ -1,5 +1,6 @@
-package dev.sessionize.pipeline;
+package dev.sessionize.pipeline.redis;
 
+import dev.sessionize.pipeline.options.DurationOption;
 import dev.sessionize.transforms.SessionizeMetrics;
 import dev.sessionize.transforms.model.DashboardMinute;
 import dev.sessionize.transforms.model.Session;
@@ -128,7 +129,7 @@ public final class RedisSinks {
   }
 
   /** A TLS socket factory trusting the certificates of a PEM file. */
-  static SSLSocketFactory trusting(String pemFile) {
+  public static SSLSocketFactory trusting(String pemFile) {
     try (InputStream in = Files.newInputStream(Paths.get(pemFile))) {
       KeyStore trust = KeyStore.getInstance(KeyStore.getDefaultType());
       trust.load(null, null);

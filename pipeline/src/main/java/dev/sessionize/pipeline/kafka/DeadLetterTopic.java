@@ -1,5 +1,6 @@
-package dev.sessionize.pipeline;
+package dev.sessionize.pipeline.kafka;
 
+import dev.sessionize.pipeline.Preflight;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
@@ -34,7 +35,7 @@ import org.apache.kafka.common.errors.UnknownTopicOrPartitionException;
  * characters that escaping multiplies by six) keeps its bytes in a file instead ({@link
  * DeadLetterPayloads}), never truncated.
  */
-final class DeadLetterTopic {
+public final class DeadLetterTopic {
   /** Room for everything of a dead letter but its payload. */
   static final int ENVELOPE = 16 << 10;
 
@@ -46,7 +47,7 @@ final class DeadLetterTopic {
   private DeadLetterTopic() {}
 
   /** What the dead-letter topic must accept for an input topic that accepts {@code input}. */
-  static int requiredFor(int input) {
+  public static int requiredFor(int input) {
     return (int) Math.min(Integer.MAX_VALUE - 1, 2L * input + ENVELOPE);
   }
 
@@ -83,7 +84,7 @@ final class DeadLetterTopic {
    * records at least as big as it, or is created with {@link #requiredFor} its limit. Null when
    * fine, else one line naming the option to fix.
    */
-  static String check(
+  public static String check(
       Admin admin, String bootstrapServers, String inputTopic, String deadLetterTopic, int millis)
       throws ExecutionException, InterruptedException, TimeoutException {
     Optional<Integer> input = maxMessageBytes(admin, inputTopic, millis);
@@ -136,7 +137,7 @@ final class DeadLetterTopic {
   }
 
   /** The topic's effective {@code max.message.bytes}; empty when the topic does not exist. */
-  static Optional<Integer> maxMessageBytes(Admin admin, String topic, int millis)
+  public static Optional<Integer> maxMessageBytes(Admin admin, String topic, int millis)
       throws ExecutionException, InterruptedException, TimeoutException {
     ConfigResource resource = new ConfigResource(ConfigResource.Type.TOPIC, topic);
     try {
@@ -156,7 +157,7 @@ final class DeadLetterTopic {
     }
   }
 
-  static Admin admin(String bootstrapServers, KafkaClientProperties client, int millis) {
+  public static Admin admin(String bootstrapServers, KafkaClientProperties client, int millis) {
     return Admin.create(
         client.merge(
             Map.of(

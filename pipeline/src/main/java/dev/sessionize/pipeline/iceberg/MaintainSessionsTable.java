@@ -1,5 +1,7 @@
-package dev.sessionize.pipeline;
+package dev.sessionize.pipeline.iceberg;
 
+import dev.sessionize.pipeline.SessionizationPipeline;
+import dev.sessionize.pipeline.options.DurationOption;
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.net.URI;
@@ -576,7 +578,7 @@ public final class MaintainSessionsTable {
   }
 
   /** What one maintenance run did, measured: the figures of its one-line report. */
-  record Report(
+  public record Report(
       String table,
       int snapshotsBefore,
       int snapshotsAfter,

@@ -1,4 +1,4 @@
-package dev.sessionize.pipeline;
+package dev.sessionize.pipeline.kafka;
 
 import dev.sessionize.transforms.Clock;
 import dev.sessionize.transforms.EventParser;
@@ -74,7 +74,7 @@ public class ReadFromKafka extends PTransform<PBegin, PCollection<RawRecord>> {
   private final Duration idleTimeout;
   private final KafkaClientProperties clientProperties;
 
-  ReadFromKafka(
+  public ReadFromKafka(
       String bootstrapServers,
       String topic,
       String groupId,

@@ -1,5 +1,6 @@
-package dev.sessionize.pipeline;
+package dev.sessionize.pipeline.iceberg;
 
+import dev.sessionize.pipeline.options.DurationOption;
 import dev.sessionize.transforms.model.Session;
 import java.io.IOException;
 import java.io.Serializable;
@@ -615,7 +616,7 @@ public final class SessionsTable {
     return ((OffsetDateTime) time).toInstant().toEpochMilli();
   }
 
-  static Record toRecord(Session s) {
+  public static Record toRecord(Session s) {
     Record r = GenericRecord.create(SCHEMA);
     r.setField("session_id", s.sessionId());
     r.setField("user_id", s.userId());

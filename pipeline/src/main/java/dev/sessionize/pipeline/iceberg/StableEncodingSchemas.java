@@ -1,4 +1,4 @@
-package dev.sessionize.pipeline;
+package dev.sessionize.pipeline.iceberg;
 
 import java.util.ArrayList;
 import java.util.List;
@@ -27,7 +27,7 @@ import org.checkerframework.checker.nullness.qual.Nullable;
  * within a JVM (and so the conversions to and from rows) is unchanged, only the byte layout becomes
  * the same in every JVM.
  */
-final class StableEncodingSchemas implements SchemaProvider {
+public final class StableEncodingSchemas implements SchemaProvider {
   private static final long serialVersionUID = 1L;
   private static final String FILE_WRITE_RESULT = "org.apache.beam.sdk.io.iceberg.FileWriteResult";
 
@@ -36,7 +36,7 @@ final class StableEncodingSchemas implements SchemaProvider {
   private StableEncodingSchemas() {}
 
   /** Registers stable encodings for IcebergIO's state types in {@code pipeline}. */
-  static void registerIcebergIo(Pipeline pipeline) {
+  public static void registerIcebergIo(Pipeline pipeline) {
     try {
       pipeline
           .getSchemaRegistry()

@@ -1,4 +1,4 @@
-package dev.sessionize.pipeline;
+package dev.sessionize.pipeline.options;
 
 import java.util.Locale;
 import java.util.regex.Matcher;

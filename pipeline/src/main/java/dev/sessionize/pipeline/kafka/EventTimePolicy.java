@@ -1,4 +1,4 @@
-package dev.sessionize.pipeline;
+package dev.sessionize.pipeline.kafka;
 
 import dev.sessionize.transforms.Clock;
 import dev.sessionize.transforms.EventParser;

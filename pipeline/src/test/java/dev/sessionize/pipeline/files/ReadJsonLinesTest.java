@@ -1,4 +1,4 @@
-package dev.sessionize.pipeline;
+package dev.sessionize.pipeline.files;
 
 import static org.junit.Assert.assertEquals;
 

@@ -1,4 +1,4 @@
-package dev.sessionize.pipeline;
+package dev.sessionize.pipeline.iceberg;
 
 import static org.junit.Assert.assertArrayEquals;
 import static org.junit.Assert.assertEquals;

@@ -1,4 +1,4 @@
-package dev.sessionize.pipeline;
+package dev.sessionize.pipeline.generator;
 
 import com.fasterxml.jackson.core.JsonGenerator;
 import dev.sessionize.transforms.model.Json;
@@ -52,7 +52,7 @@ public final class ClickstreamGenerator {
     public final @Nullable String userId;
     public final @Nullable String eventId;
 
-    Record(
+    public Record(
         byte[] payload,
         Kind kind,
         @Nullable Instant eventTime,
