@@ -4,6 +4,7 @@ import dev.sessionize.pipeline.iceberg.IcebergCatalog;
 import dev.sessionize.pipeline.iceberg.IcebergOptions;
 import dev.sessionize.pipeline.iceberg.SessionsTable;
 import dev.sessionize.pipeline.options.DurationOption;
+import dev.sessionize.pipeline.options.InvalidOptionsException;
 import dev.sessionize.transforms.DedupEvents;
 import dev.sessionize.transforms.Sessionize;
 import dev.sessionize.transforms.SessionizeConfig;
@@ -136,7 +137,7 @@ public final class BackfillSessions {
     PipelineResult result;
     try {
       result = run(options);
-    } catch (SessionizationPipeline.InvalidOptionsException e) {
+    } catch (InvalidOptionsException e) {
       for (String problem : e.problems()) {
         System.err.println("sessionize backfill: " + problem);
       }
@@ -232,7 +233,7 @@ public final class BackfillSessions {
   public static PipelineResult run(Options options) {
     List<String> problems = validate(options);
     if (!problems.isEmpty()) {
-      throw new SessionizationPipeline.InvalidOptionsException(problems);
+      throw new InvalidOptionsException(problems);
     }
     SessionizeConfig config = config(options);
     DayRange range = DayRange.parse(options.getDays());

@@ -34,11 +34,12 @@ public final class Preflight {
   private Preflight() {}
 
   /** One line per server that cannot be used; empty when all answer. */
-  static List<String> check(SessionizationPipeline.Options options) {
+  static List<String> check(Settings settings) {
+    SessionizationPipeline.Options options = settings.options();
     List<String> problems = new ArrayList<>();
-    Duration timeout = DurationOption.parse(options.getPreflightTimeout());
-    if ("kafka".equals(options.getSource())) {
-      KafkaClientProperties client = KafkaClientProperties.of(options.getKafkaPropertiesFile());
+    Duration timeout = settings.preflightTimeout();
+    if (settings.source() == Sources.Source.KAFKA) {
+      KafkaClientProperties client = settings.kafkaProperties();
       String problem =
           kafka(options.getBootstrapServers(), client, options.getKafkaPropertiesFile(), timeout);
       if (problem == null) {
@@ -48,8 +49,8 @@ public final class Preflight {
         problems.add(problem);
       }
     }
-    if ("redis".equals(options.getDashboardSink())) {
-      String problem = redis(SessionizationPipeline.redisEndpoint(options), options, timeout);
+    if (settings.dashboardSink() == Sinks.DashboardSink.REDIS) {
+      String problem = redis(settings.redis(), options, timeout);
       if (problem != null) {
         problems.add(problem);
       }

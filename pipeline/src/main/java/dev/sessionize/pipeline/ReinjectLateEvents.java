@@ -3,6 +3,8 @@ package dev.sessionize.pipeline;
 import com.fasterxml.jackson.databind.JsonNode;
 import dev.sessionize.pipeline.iceberg.IcebergCatalog;
 import dev.sessionize.pipeline.iceberg.IcebergOptions;
+import dev.sessionize.pipeline.kafka.KafkaOptions;
+import dev.sessionize.pipeline.options.InvalidOptionsException;
 import dev.sessionize.transforms.EventParser;
 import dev.sessionize.transforms.model.ClickEvent;
 import dev.sessionize.transforms.model.Json;
@@ -102,7 +104,7 @@ public final class ReinjectLateEvents {
     }
     try {
       System.out.println(run(options));
-    } catch (SessionizationPipeline.InvalidOptionsException e) {
+    } catch (InvalidOptionsException e) {
       for (String problem : e.problems()) {
         System.err.println("sessionize reinject: " + problem);
       }
@@ -117,7 +119,7 @@ public final class ReinjectLateEvents {
       problems.add("--days is not an option of reinject: the days come from the dead letters");
     }
     problems.addAll(
-        SessionizationPipeline.kafkaProblems(
+        KafkaOptions.problems(
             o.getBootstrapServers(), new String[] {"deadLetterTopic", o.getDeadLetterTopic()}));
     return problems;
   }
@@ -126,7 +128,7 @@ public final class ReinjectLateEvents {
   public static Report run(Options options) {
     List<String> problems = validate(options);
     if (!problems.isEmpty()) {
-      throw new SessionizationPipeline.InvalidOptionsException(problems);
+      throw new InvalidOptionsException(problems);
     }
     List<String> letters =
         readDeadLetters(options.getBootstrapServers(), options.getDeadLetterTopic());

@@ -1,7 +1,7 @@
 package dev.sessionize.pipeline.iceberg;
 
-import dev.sessionize.pipeline.SessionizationPipeline;
 import dev.sessionize.pipeline.options.DurationOption;
+import dev.sessionize.pipeline.options.InvalidOptionsException;
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.net.URI;
@@ -131,7 +131,7 @@ public final class MaintainSessionsTable {
     Options options = PipelineOptionsFactory.fromArgs(args).withValidation().as(Options.class);
     try {
       System.out.println(run(options));
-    } catch (SessionizationPipeline.InvalidOptionsException e) {
+    } catch (InvalidOptionsException e) {
       e.problems().forEach(p -> System.err.println("sessionize: " + p));
       System.exit(2);
     }
@@ -180,7 +180,7 @@ public final class MaintainSessionsTable {
   static Report maintain(Options options) {
     List<String> problems = validate(options);
     if (!problems.isEmpty()) {
-      throw new SessionizationPipeline.InvalidOptionsException(problems);
+      throw new InvalidOptionsException(problems);
     }
     Table table =
         SessionsTable.openOrCreate(IcebergOptions.catalog(options), options.getSessionsTable());

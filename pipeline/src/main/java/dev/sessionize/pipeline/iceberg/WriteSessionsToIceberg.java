@@ -42,14 +42,32 @@ public class WriteSessionsToIceberg extends PTransform<PCollection<Session>, PDo
   private final IcebergCatalog catalog;
   private final String tableName;
   private final Duration commitInterval;
+  private final Duration maxOutage;
   private final SessionsTable.Committer committer;
 
-  public WriteSessionsToIceberg(
+  private WriteSessionsToIceberg(
       IcebergCatalog catalog, String tableName, Duration commitInterval, Duration maxOutage) {
     this.catalog = catalog;
     this.tableName = tableName;
     this.commitInterval = commitInterval;
+    this.maxOutage = maxOutage;
     this.committer = new SessionsTable.Committer(SessionsTable.STREAM_WRITER, maxOutage);
+  }
+
+  /** Into {@code tableName} of {@code catalog}: a commit every 60 s, a 5 min outage waited out. */
+  public static WriteSessionsToIceberg to(IcebergCatalog catalog, String tableName) {
+    return new WriteSessionsToIceberg(
+        catalog, tableName, Duration.standardSeconds(60), Duration.standardMinutes(5));
+  }
+
+  /** Time between commits. */
+  public WriteSessionsToIceberg withCommitInterval(Duration interval) {
+    return new WriteSessionsToIceberg(catalog, tableName, interval, maxOutage);
+  }
+
+  /** How long an unreachable catalog or storage is retried before the job fails (0: no retry). */
+  public WriteSessionsToIceberg withMaxOutage(Duration outage) {
+    return new WriteSessionsToIceberg(catalog, tableName, commitInterval, outage);
   }
 
   @Override

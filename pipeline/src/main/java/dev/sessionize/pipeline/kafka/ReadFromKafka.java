@@ -67,30 +67,74 @@ import org.joda.time.Duration;
 public class ReadFromKafka extends PTransform<PBegin, PCollection<RawRecord>> {
   private final String bootstrapServers;
   private final String topic;
-  private final String groupId;
-  private final String startingOffsets;
-  private final EventParser parser;
-  private final Duration maxOutOfOrderness;
-  private final Duration idleTimeout;
-  private final KafkaClientProperties clientProperties;
+  private String groupId = "sessionize";
+  private String startingOffsets = "earliest";
+  private EventParser parser = new EventParser(65_536, Duration.standardMinutes(5));
+  private Duration maxOutOfOrderness = Duration.standardMinutes(5);
+  private Duration idleTimeout = Duration.standardMinutes(1);
+  private KafkaClientProperties clientProperties = KafkaClientProperties.of(null);
 
-  public ReadFromKafka(
-      String bootstrapServers,
-      String topic,
-      String groupId,
-      String startingOffsets,
-      EventParser parser,
-      Duration maxOutOfOrderness,
-      Duration idleTimeout,
-      KafkaClientProperties clientProperties) {
-    this.clientProperties = clientProperties;
+  private ReadFromKafka(String bootstrapServers, String topic) {
     this.bootstrapServers = bootstrapServers;
     this.topic = topic;
-    this.groupId = groupId;
-    this.startingOffsets = startingOffsets;
-    this.parser = parser;
-    this.maxOutOfOrderness = maxOutOfOrderness;
-    this.idleTimeout = idleTimeout;
+  }
+
+  /** The records of {@code topic} on {@code bootstrapServers}; the other settings by default. */
+  public static ReadFromKafka from(String bootstrapServers, String topic) {
+    return new ReadFromKafka(bootstrapServers, topic);
+  }
+
+  private ReadFromKafka copy() {
+    ReadFromKafka c = new ReadFromKafka(bootstrapServers, topic);
+    c.groupId = groupId;
+    c.startingOffsets = startingOffsets;
+    c.parser = parser;
+    c.maxOutOfOrderness = maxOutOfOrderness;
+    c.idleTimeout = idleTimeout;
+    c.clientProperties = clientProperties;
+    return c;
+  }
+
+  /** The consumer group whose committed offsets a start resumes from. */
+  public ReadFromKafka withGroupId(String groupId) {
+    ReadFromKafka c = copy();
+    c.groupId = groupId;
+    return c;
+  }
+
+  /** Where a new consumer group starts: {@code earliest} or {@code latest}. */
+  public ReadFromKafka withStartingOffsets(String startingOffsets) {
+    ReadFromKafka c = copy();
+    c.startingOffsets = startingOffsets;
+    return c;
+  }
+
+  /** The parser whose event times stamp the records (the same rules as the parse step's). */
+  public ReadFromKafka withParser(EventParser parser) {
+    ReadFromKafka c = copy();
+    c.parser = parser;
+    return c;
+  }
+
+  /** How far the watermark stays behind the newest event time seen. */
+  public ReadFromKafka withMaxOutOfOrderness(Duration maxOutOfOrderness) {
+    ReadFromKafka c = copy();
+    c.maxOutOfOrderness = maxOutOfOrderness;
+    return c;
+  }
+
+  /** A partition without records for this long does not hold the watermark back. */
+  public ReadFromKafka withIdleTimeout(Duration idleTimeout) {
+    ReadFromKafka c = copy();
+    c.idleTimeout = idleTimeout;
+    return c;
+  }
+
+  /** Client settings (security, SASL, TLS) for the consumers. */
+  public ReadFromKafka withClientProperties(KafkaClientProperties clientProperties) {
+    ReadFromKafka c = copy();
+    c.clientProperties = clientProperties;
+    return c;
   }
 
   /** KafkaIO's read of the topic: raw bytes, event time, offsets committed on finalize. */

@@ -69,21 +69,52 @@ public class WriteDeadLettersToKafka extends PTransform<PCollection<DeadLetter>,
   private final KafkaClientProperties clientProperties;
   private final DeadLetterPayloads payloads;
 
-  /**
-   * Dead letters to {@code topic}; exactly once when {@code exactlyOnceGroup} is given; payloads
-   * too big for the topic are kept in {@code <warehouse>/dead-letter-payloads/}.
-   */
-  public WriteDeadLettersToKafka(
+  private WriteDeadLettersToKafka(
       String bootstrapServers,
       String topic,
       @Nullable String exactlyOnceGroup,
       KafkaClientProperties clientProperties,
-      String warehouse) {
+      DeadLetterPayloads payloads) {
     this.clientProperties = clientProperties;
     this.bootstrapServers = bootstrapServers;
     this.topic = topic;
     this.exactlyOnceGroup = exactlyOnceGroup;
-    this.payloads = new DeadLetterPayloads(warehouse);
+    this.payloads = payloads;
+  }
+
+  /**
+   * Dead letters to {@code topic}, at least once; payloads too big for the topic are kept under
+   * {@code warehouse} ({@link #withPayloadsUnder}).
+   */
+  public static WriteDeadLettersToKafka to(String bootstrapServers, String topic) {
+    return new WriteDeadLettersToKafka(
+        bootstrapServers,
+        topic,
+        null,
+        KafkaClientProperties.of(null),
+        new DeadLetterPayloads("warehouse"));
+  }
+
+  /** Exactly once, in Kafka transactions of this group committed with the checkpoints. */
+  public WriteDeadLettersToKafka withExactlyOnce(String transactionGroup) {
+    return new WriteDeadLettersToKafka(
+        bootstrapServers, topic, transactionGroup, clientProperties, payloads);
+  }
+
+  /** Client settings (security, SASL, TLS) for the producers and the admin client. */
+  public WriteDeadLettersToKafka withClientProperties(KafkaClientProperties properties) {
+    return new WriteDeadLettersToKafka(
+        bootstrapServers, topic, exactlyOnceGroup, properties, payloads);
+  }
+
+  /** Payloads too big for the topic go to {@code <warehouse>/dead-letter-payloads/}. */
+  public WriteDeadLettersToKafka withPayloadsUnder(String warehouse) {
+    return new WriteDeadLettersToKafka(
+        bootstrapServers,
+        topic,
+        exactlyOnceGroup,
+        clientProperties,
+        new DeadLetterPayloads(warehouse));
   }
 
   @Override

@@ -2,8 +2,6 @@ package dev.sessionize.pipeline.redis;
 
 import dev.sessionize.pipeline.options.DurationOption;
 import dev.sessionize.transforms.SessionizeMetrics;
-import dev.sessionize.transforms.model.DashboardMinute;
-import dev.sessionize.transforms.model.Session;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.Serializable;
@@ -20,7 +18,6 @@ import javax.net.ssl.SSLSocketFactory;
 import javax.net.ssl.TrustManagerFactory;
 import org.apache.beam.sdk.coders.KvCoder;
 import org.apache.beam.sdk.coders.StringUtf8Coder;
-import org.apache.beam.sdk.coders.VarLongCoder;
 import org.apache.beam.sdk.metrics.Counter;
 import org.apache.beam.sdk.state.StateSpec;
 import org.apache.beam.sdk.state.StateSpecs;
@@ -30,8 +27,6 @@ import org.apache.beam.sdk.state.TimerSpec;
 import org.apache.beam.sdk.state.TimerSpecs;
 import org.apache.beam.sdk.state.ValueState;
 import org.apache.beam.sdk.transforms.DoFn;
-import org.apache.beam.sdk.transforms.Flatten;
-import org.apache.beam.sdk.transforms.MapElements;
 import org.apache.beam.sdk.transforms.PTransform;
 import org.apache.beam.sdk.transforms.ParDo;
 import org.apache.beam.sdk.transforms.windowing.GlobalWindows;
@@ -40,9 +35,7 @@ import org.apache.beam.sdk.util.BackOff;
 import org.apache.beam.sdk.util.FluentBackoff;
 import org.apache.beam.sdk.values.KV;
 import org.apache.beam.sdk.values.PCollection;
-import org.apache.beam.sdk.values.PCollectionList;
 import org.apache.beam.sdk.values.PDone;
-import org.apache.beam.sdk.values.TypeDescriptors;
 import org.checkerframework.checker.nullness.qual.Nullable;
 import org.joda.time.Duration;
 import org.slf4j.Logger;
@@ -152,7 +145,7 @@ public final class RedisSinks {
     }
   }
 
-  private static PTransform<PCollection<KV<String, String>>, PDone> setWithTtl(
+  static PTransform<PCollection<KV<String, String>>, PDone> setWithTtl(
       Endpoint endpoint, Duration ttl, Duration flushTimeout) {
     return new PTransform<PCollection<KV<String, String>>, PDone>() {
       @Override
@@ -165,83 +158,6 @@ public final class RedisSinks {
         return PDone.in(writes.getPipeline());
       }
     };
-  }
-
-  /**
-   * The dashboard: {@code dash:minute:<yyyy-MM-ddTHH:mmZ>} = the minute's document at each firing,
-   * and {@code dash:latest} = the key of the newest minute seen (a late re-firing of an older
-   * minute never moves it back).
-   */
-  public static PTransform<PCollection<DashboardMinute>, PDone> dashboard(
-      Endpoint endpoint, Duration ttl, Duration flushTimeout) {
-    return new PTransform<PCollection<DashboardMinute>, PDone>() {
-      @Override
-      public PDone expand(PCollection<DashboardMinute> docs) {
-        PCollection<KV<String, String>> minutes =
-            docs.apply(
-                    "ToMinuteKeys",
-                    MapElements.into(
-                            TypeDescriptors.kvs(
-                                TypeDescriptors.strings(), TypeDescriptors.strings()))
-                        .via((DashboardMinute d) -> KV.of(d.redisKey(), d.toJson())))
-                .setCoder(KvCoder.of(StringUtf8Coder.of(), StringUtf8Coder.of()));
-        PCollection<KV<String, String>> latest =
-            docs.apply("InGlobalWindow", Window.into(new GlobalWindows()))
-                .apply(
-                    "KeyLatest",
-                    MapElements.into(
-                            TypeDescriptors.kvs(TypeDescriptors.strings(), TypeDescriptors.longs()))
-                        .via(
-                            (DashboardMinute d) ->
-                                KV.of("dash:latest", d.windowStart().getMillis())))
-                .setCoder(KvCoder.of(StringUtf8Coder.of(), VarLongCoder.of()))
-                .apply("KeepNewestMinute", ParDo.of(new NewestMinuteFn()))
-                .setCoder(KvCoder.of(StringUtf8Coder.of(), StringUtf8Coder.of()));
-        return PCollectionList.of(
-                minutes.apply("MinutesInGlobalWindow", Window.into(new GlobalWindows())))
-            .and(latest)
-            .apply("AllKeys", Flatten.pCollections())
-            .apply("SetWithTtl", setWithTtl(endpoint, ttl, flushTimeout));
-      }
-    };
-  }
-
-  /** {@code session:latest:<user_id>} = the JSON of the user's latest session emission. */
-  public static PTransform<PCollection<Session>, PDone> latestSessions(
-      Endpoint endpoint, Duration ttl, Duration flushTimeout) {
-    return new PTransform<PCollection<Session>, PDone>() {
-      @Override
-      public PDone expand(PCollection<Session> sessions) {
-        return sessions
-            .apply(
-                "ToUserKeys",
-                MapElements.into(
-                        TypeDescriptors.kvs(TypeDescriptors.strings(), TypeDescriptors.strings()))
-                    .via((Session s) -> KV.of("session:latest:" + s.userId(), s.toJson())))
-            .setCoder(KvCoder.of(StringUtf8Coder.of(), StringUtf8Coder.of()))
-            .apply("SetWithTtl", setWithTtl(endpoint, ttl, flushTimeout));
-      }
-    };
-  }
-
-  /** Emits {@code dash:latest -> dash:minute:<minute>} only when a newer minute shows up. */
-  static class NewestMinuteFn extends DoFn<KV<String, Long>, KV<String, String>> {
-    @StateId("newest")
-    private final StateSpec<ValueState<Long>> newestSpec = StateSpecs.value(VarLongCoder.of());
-
-    @ProcessElement
-    public void process(
-        @Element KV<String, Long> element,
-        @StateId("newest") ValueState<Long> newest,
-        OutputReceiver<KV<String, String>> out) {
-      Long current = newest.read();
-      long start = element.getValue();
-      if (current == null || start >= current) {
-        newest.write(start);
-        out.output(
-            KV.of(element.getKey(), DashboardMinute.keyFor(new org.joda.time.Instant(start))));
-      }
-    }
   }
 
   /**

@@ -110,15 +110,13 @@ public class ReadFromKafkaIT {
   private static UnboundedSource<KafkaRecord<byte[], byte[]>, KafkaCheckpointMark> source(
       String group) throws Exception {
     ReadFromKafka read =
-        new ReadFromKafka(
-            kafka.bootstrapServers(),
-            TOPIC,
-            group,
-            "earliest",
-            new EventParser(65_536, Duration.standardMinutes(5)),
-            Duration.standardMinutes(5),
-            Duration.standardHours(1),
-            KafkaClientProperties.of(null));
+        ReadFromKafka.from(kafka.bootstrapServers(), TOPIC)
+            .withGroupId(group)
+            .withStartingOffsets("earliest")
+            .withParser(new EventParser(65_536, Duration.standardMinutes(5)))
+            .withMaxOutOfOrderness(Duration.standardMinutes(5))
+            .withIdleTimeout(Duration.standardHours(1))
+            .withClientProperties(KafkaClientProperties.of(null));
     // KafkaIO.Read#makeSource is what the runner translates the read into; it is package-private.
     Method makeSource =
         org.apache.beam.sdk.io.kafka.KafkaIO.Read.class.getDeclaredMethod("makeSource");

@@ -1,0 +1,101 @@
+package dev.sessionize.pipeline.redis;
+
+import dev.sessionize.transforms.model.DashboardMinute;
+import org.apache.beam.sdk.coders.KvCoder;
+import org.apache.beam.sdk.coders.StringUtf8Coder;
+import org.apache.beam.sdk.coders.VarLongCoder;
+import org.apache.beam.sdk.state.StateSpec;
+import org.apache.beam.sdk.state.StateSpecs;
+import org.apache.beam.sdk.state.ValueState;
+import org.apache.beam.sdk.transforms.DoFn;
+import org.apache.beam.sdk.transforms.Flatten;
+import org.apache.beam.sdk.transforms.MapElements;
+import org.apache.beam.sdk.transforms.PTransform;
+import org.apache.beam.sdk.transforms.ParDo;
+import org.apache.beam.sdk.transforms.windowing.GlobalWindows;
+import org.apache.beam.sdk.transforms.windowing.Window;
+import org.apache.beam.sdk.values.KV;
+import org.apache.beam.sdk.values.PCollection;
+import org.apache.beam.sdk.values.PCollectionList;
+import org.apache.beam.sdk.values.PDone;
+import org.apache.beam.sdk.values.TypeDescriptors;
+import org.joda.time.Duration;
+
+/**
+ * The dashboard in Redis: {@code dash:minute:<yyyy-MM-ddTHH:mmZ>} = the minute's document at each
+ * firing, and {@code dash:latest} = the key of the newest minute seen (a late re-firing of an older
+ * minute never moves it back). Every write is a SET with a TTL, retried ({@link RedisSinks}).
+ */
+public final class WriteDashboardToRedis extends PTransform<PCollection<DashboardMinute>, PDone> {
+  private final RedisSinks.Endpoint endpoint;
+  private final Duration ttl;
+  private final Duration flushTimeout;
+
+  private WriteDashboardToRedis(RedisSinks.Endpoint endpoint, Duration ttl, Duration flushTimeout) {
+    this.endpoint = endpoint;
+    this.ttl = ttl;
+    this.flushTimeout = flushTimeout;
+  }
+
+  /** To the Redis at {@code endpoint}: documents live 48 h, pending writes are retried 5 min. */
+  public static WriteDashboardToRedis to(RedisSinks.Endpoint endpoint) {
+    return new WriteDashboardToRedis(
+        endpoint, Duration.standardHours(48), Duration.standardMinutes(5));
+  }
+
+  /** Time to live of the minute documents. */
+  public WriteDashboardToRedis withTtl(Duration ttl) {
+    return new WriteDashboardToRedis(endpoint, ttl, flushTimeout);
+  }
+
+  /** How long writes pending at the end are retried while Redis is unreachable. */
+  public WriteDashboardToRedis withFlushTimeout(Duration flushTimeout) {
+    return new WriteDashboardToRedis(endpoint, ttl, flushTimeout);
+  }
+
+  @Override
+  public PDone expand(PCollection<DashboardMinute> docs) {
+    PCollection<KV<String, String>> minutes =
+        docs.apply(
+                "ToMinuteKeys",
+                MapElements.into(
+                        TypeDescriptors.kvs(TypeDescriptors.strings(), TypeDescriptors.strings()))
+                    .via((DashboardMinute d) -> KV.of(d.redisKey(), d.toJson())))
+            .setCoder(KvCoder.of(StringUtf8Coder.of(), StringUtf8Coder.of()));
+    PCollection<KV<String, String>> latest =
+        docs.apply("InGlobalWindow", Window.into(new GlobalWindows()))
+            .apply(
+                "KeyLatest",
+                MapElements.into(
+                        TypeDescriptors.kvs(TypeDescriptors.strings(), TypeDescriptors.longs()))
+                    .via((DashboardMinute d) -> KV.of("dash:latest", d.windowStart().getMillis())))
+            .setCoder(KvCoder.of(StringUtf8Coder.of(), VarLongCoder.of()))
+            .apply("KeepNewestMinute", ParDo.of(new NewestMinuteFn()))
+            .setCoder(KvCoder.of(StringUtf8Coder.of(), StringUtf8Coder.of()));
+    return PCollectionList.of(
+            minutes.apply("MinutesInGlobalWindow", Window.into(new GlobalWindows())))
+        .and(latest)
+        .apply("AllKeys", Flatten.pCollections())
+        .apply("SetWithTtl", RedisSinks.setWithTtl(endpoint, ttl, flushTimeout));
+  }
+
+  /** Emits {@code dash:latest -> dash:minute:<minute>} only when a newer minute shows up. */
+  static class NewestMinuteFn extends DoFn<KV<String, Long>, KV<String, String>> {
+    @StateId("newest")
+    private final StateSpec<ValueState<Long>> newestSpec = StateSpecs.value(VarLongCoder.of());
+
+    @ProcessElement
+    public void process(
+        @Element KV<String, Long> element,
+        @StateId("newest") ValueState<Long> newest,
+        OutputReceiver<KV<String, String>> out) {
+      Long current = newest.read();
+      long start = element.getValue();
+      if (current == null || start >= current) {
+        newest.write(start);
+        out.output(
+            KV.of(element.getKey(), DashboardMinute.keyFor(new org.joda.time.Instant(start))));
+      }
+    }
+  }
+}
