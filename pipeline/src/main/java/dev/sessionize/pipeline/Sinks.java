@@ -1,8 +1,6 @@
 package dev.sessionize.pipeline;
 
-import dev.sessionize.pipeline.files.WriteDashboardToFiles;
-import dev.sessionize.pipeline.files.WriteDeadLettersToFiles;
-import dev.sessionize.pipeline.files.WriteSessionsToFiles;
+import dev.sessionize.pipeline.files.WriteToFiles;
 import dev.sessionize.pipeline.iceberg.WriteSessionsToIceberg;
 import dev.sessionize.pipeline.kafka.WriteDeadLettersToKafka;
 import dev.sessionize.pipeline.redis.WriteDashboardToRedis;
@@ -47,7 +45,7 @@ public final class Sinks {
             .withMaxOutage(s.icebergMaxOutage());
       case FILE:
       default:
-        return WriteSessionsToFiles.to(s.output()).withFlushInterval(s.commitInterval());
+        return WriteToFiles.sessions(s.output()).withFlushInterval(s.commitInterval());
     }
   }
 
@@ -55,12 +53,10 @@ public final class Sinks {
   public static PTransform<PCollection<DashboardMinute>, PDone> dashboard(Settings s) {
     switch (s.dashboardSink()) {
       case REDIS:
-        return WriteDashboardToRedis.to(s.redis())
-            .withTtl(s.dashboardTtl())
-            .withFlushTimeout(s.redisFlushTimeout());
+        return new WriteDashboardToRedis(s.redis(), s.dashboardTtl(), s.redisFlushTimeout());
       case FILE:
       default:
-        return WriteDashboardToFiles.to(s.output()).withFlushInterval(s.commitInterval());
+        return WriteToFiles.dashboard(s.output()).withFlushInterval(s.commitInterval());
     }
   }
 
@@ -70,9 +66,7 @@ public final class Sinks {
       return Optional.empty();
     }
     return Optional.of(
-        WriteLatestSessionsToRedis.to(s.redis())
-            .withTtl(s.sessionTtl())
-            .withFlushTimeout(s.redisFlushTimeout()));
+        new WriteLatestSessionsToRedis(s.redis(), s.sessionTtl(), s.redisFlushTimeout()));
   }
 
   /** The dead letters, to {@code --deadLetterSink}. */
@@ -89,7 +83,7 @@ public final class Sinks {
             : kafka;
       case FILE:
       default:
-        return WriteDeadLettersToFiles.to(s.output());
+        return WriteToFiles.deadLetters(s.output());
     }
   }
 

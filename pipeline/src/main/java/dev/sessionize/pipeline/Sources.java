@@ -24,11 +24,11 @@ public final class Sources {
     switch (s.source()) {
       case KAFKA:
         return ReadFromKafka.from(o.getBootstrapServers(), o.getInputTopic())
-            .withGroupId(o.getGroupId())
-            .withStartingOffsets(o.getStartingOffsets())
-            .withParser(new EventParser(o.getMaxRecordBytes(), s.maxFutureSkew()))
-            .withMaxOutOfOrderness(s.config().maxOutOfOrderness())
-            .withIdleTimeout(s.idleTimeout())
+            .withConsumerGroup(o.getGroupId(), o.getStartingOffsets())
+            .withEventTime(
+                new EventParser(o.getMaxRecordBytes(), s.maxFutureSkew()),
+                s.config().maxOutOfOrderness(),
+                s.idleTimeout())
             .withClientProperties(s.kafkaProperties());
       case FILE:
       default:

@@ -287,8 +287,7 @@ public class SessionizationPipelineTest {
     assertEquals(Sinks.DeadLetterSink.FILE, kafkaToFiles.deadLetterSink());
     assertThat(
         Sinks.deadLetters(kafkaToFiles),
-        org.hamcrest.Matchers.instanceOf(
-            dev.sessionize.pipeline.files.WriteDeadLettersToFiles.class));
+        org.hamcrest.Matchers.instanceOf(dev.sessionize.pipeline.files.WriteToFiles.class));
     assertEquals(
         Sinks.DeadLetterSink.KAFKA,
         Settings.of(options(input, "--deadLetterSink=kafka")).deadLetterSink());

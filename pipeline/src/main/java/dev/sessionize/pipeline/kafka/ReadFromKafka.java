@@ -95,37 +95,27 @@ public class ReadFromKafka extends PTransform<PBegin, PCollection<RawRecord>> {
     return c;
   }
 
-  /** The consumer group whose committed offsets a start resumes from. */
-  public ReadFromKafka withGroupId(String groupId) {
+  /**
+   * The consumer group whose committed offsets a start resumes from, and where a new group starts:
+   * {@code earliest} or {@code latest}.
+   */
+  public ReadFromKafka withConsumerGroup(String groupId, String startingOffsets) {
     ReadFromKafka c = copy();
     c.groupId = groupId;
-    return c;
-  }
-
-  /** Where a new consumer group starts: {@code earliest} or {@code latest}. */
-  public ReadFromKafka withStartingOffsets(String startingOffsets) {
-    ReadFromKafka c = copy();
     c.startingOffsets = startingOffsets;
     return c;
   }
 
-  /** The parser whose event times stamp the records (the same rules as the parse step's). */
-  public ReadFromKafka withParser(EventParser parser) {
+  /**
+   * Event time at the source: the parser whose event times stamp the records (the parse step's
+   * rules), how far the watermark stays behind the newest event time seen, and after how long
+   * without records a partition stops holding the watermark back.
+   */
+  public ReadFromKafka withEventTime(
+      EventParser parser, Duration maxOutOfOrderness, Duration idleTimeout) {
     ReadFromKafka c = copy();
     c.parser = parser;
-    return c;
-  }
-
-  /** How far the watermark stays behind the newest event time seen. */
-  public ReadFromKafka withMaxOutOfOrderness(Duration maxOutOfOrderness) {
-    ReadFromKafka c = copy();
     c.maxOutOfOrderness = maxOutOfOrderness;
-    return c;
-  }
-
-  /** A partition without records for this long does not hold the watermark back. */
-  public ReadFromKafka withIdleTimeout(Duration idleTimeout) {
-    ReadFromKafka c = copy();
     c.idleTimeout = idleTimeout;
     return c;
   }

@@ -145,7 +145,24 @@ public final class RedisSinks {
     }
   }
 
-  static PTransform<PCollection<KV<String, String>>, PDone> setWithTtl(
+  /**
+   * A sink of documents keyed for Redis: subclasses turn elements into (key, JSON) pairs and hand
+   * them to {@link #set}, which writes each with the TTL, retried up to the flush timeout.
+   */
+  abstract static class Sink<T> extends PTransform<PCollection<T>, PDone> {
+    private final PTransform<PCollection<KV<String, String>>, PDone> setWithTtl;
+
+    Sink(Endpoint endpoint, Duration ttl, Duration flushTimeout) {
+      this.setWithTtl = setWithTtl(endpoint, ttl, flushTimeout);
+    }
+
+    /** SET of each (key, document) with the TTL, in the step {@code SetWithTtl}. */
+    PDone set(PCollection<KV<String, String>> writes) {
+      return writes.apply("SetWithTtl", setWithTtl);
+    }
+  }
+
+  private static PTransform<PCollection<KV<String, String>>, PDone> setWithTtl(
       Endpoint endpoint, Duration ttl, Duration flushTimeout) {
     return new PTransform<PCollection<KV<String, String>>, PDone>() {
       @Override

@@ -10,7 +10,6 @@ import org.apache.beam.sdk.state.ValueState;
 import org.apache.beam.sdk.transforms.DoFn;
 import org.apache.beam.sdk.transforms.Flatten;
 import org.apache.beam.sdk.transforms.MapElements;
-import org.apache.beam.sdk.transforms.PTransform;
 import org.apache.beam.sdk.transforms.ParDo;
 import org.apache.beam.sdk.transforms.windowing.GlobalWindows;
 import org.apache.beam.sdk.transforms.windowing.Window;
@@ -26,31 +25,13 @@ import org.joda.time.Duration;
  * firing, and {@code dash:latest} = the key of the newest minute seen (a late re-firing of an older
  * minute never moves it back). Every write is a SET with a TTL, retried ({@link RedisSinks}).
  */
-public final class WriteDashboardToRedis extends PTransform<PCollection<DashboardMinute>, PDone> {
-  private final RedisSinks.Endpoint endpoint;
-  private final Duration ttl;
-  private final Duration flushTimeout;
-
-  private WriteDashboardToRedis(RedisSinks.Endpoint endpoint, Duration ttl, Duration flushTimeout) {
-    this.endpoint = endpoint;
-    this.ttl = ttl;
-    this.flushTimeout = flushTimeout;
-  }
-
-  /** To the Redis at {@code endpoint}: documents live 48 h, pending writes are retried 5 min. */
-  public static WriteDashboardToRedis to(RedisSinks.Endpoint endpoint) {
-    return new WriteDashboardToRedis(
-        endpoint, Duration.standardHours(48), Duration.standardMinutes(5));
-  }
-
-  /** Time to live of the minute documents. */
-  public WriteDashboardToRedis withTtl(Duration ttl) {
-    return new WriteDashboardToRedis(endpoint, ttl, flushTimeout);
-  }
-
-  /** How long writes pending at the end are retried while Redis is unreachable. */
-  public WriteDashboardToRedis withFlushTimeout(Duration flushTimeout) {
-    return new WriteDashboardToRedis(endpoint, ttl, flushTimeout);
+public final class WriteDashboardToRedis extends RedisSinks.Sink<DashboardMinute> {
+  /**
+   * To the Redis at {@code endpoint}; documents live {@code ttl}; writes still pending at the end
+   * are retried while Redis is unreachable for up to {@code flushTimeout}.
+   */
+  public WriteDashboardToRedis(RedisSinks.Endpoint endpoint, Duration ttl, Duration flushTimeout) {
+    super(endpoint, ttl, flushTimeout);
   }
 
   @Override
@@ -72,11 +53,10 @@ public final class WriteDashboardToRedis extends PTransform<PCollection<Dashboar
             .setCoder(KvCoder.of(StringUtf8Coder.of(), VarLongCoder.of()))
             .apply("KeepNewestMinute", ParDo.of(new NewestMinuteFn()))
             .setCoder(KvCoder.of(StringUtf8Coder.of(), StringUtf8Coder.of()));
-    return PCollectionList.of(
-            minutes.apply("MinutesInGlobalWindow", Window.into(new GlobalWindows())))
-        .and(latest)
-        .apply("AllKeys", Flatten.pCollections())
-        .apply("SetWithTtl", RedisSinks.setWithTtl(endpoint, ttl, flushTimeout));
+    return set(
+        PCollectionList.of(minutes.apply("MinutesInGlobalWindow", Window.into(new GlobalWindows())))
+            .and(latest)
+            .apply("AllKeys", Flatten.pCollections()));
   }
 
   /** Emits {@code dash:latest -> dash:minute:<minute>} only when a newer minute shows up. */

@@ -111,11 +111,11 @@ public class ReadFromKafkaIT {
       String group) throws Exception {
     ReadFromKafka read =
         ReadFromKafka.from(kafka.bootstrapServers(), TOPIC)
-            .withGroupId(group)
-            .withStartingOffsets("earliest")
-            .withParser(new EventParser(65_536, Duration.standardMinutes(5)))
-            .withMaxOutOfOrderness(Duration.standardMinutes(5))
-            .withIdleTimeout(Duration.standardHours(1))
+            .withConsumerGroup(group, "earliest")
+            .withEventTime(
+                new EventParser(65_536, Duration.standardMinutes(5)),
+                Duration.standardMinutes(5),
+                Duration.standardHours(1))
             .withClientProperties(KafkaClientProperties.of(null));
     // KafkaIO.Read#makeSource is what the runner translates the read into; it is package-private.
     Method makeSource =
