@@ -1,6 +1,8 @@
 package dev.sessionize.pipeline.generator;
 
 import com.fasterxml.jackson.core.JsonGenerator;
+import dev.sessionize.pipeline.kafka.KafkaOptions;
+import dev.sessionize.pipeline.options.OptionsParser;
 import dev.sessionize.transforms.model.Json;
 import java.io.ByteArrayOutputStream;
 import java.io.IOException;
@@ -12,6 +14,9 @@ import java.util.Comparator;
 import java.util.List;
 import java.util.Random;
 import java.util.UUID;
+import org.apache.beam.sdk.options.Default;
+import org.apache.beam.sdk.options.Description;
+import org.apache.beam.sdk.options.PipelineOptions;
 import org.checkerframework.checker.nullness.qual.Nullable;
 import org.joda.time.Duration;
 import org.joda.time.Instant;
@@ -70,61 +75,100 @@ public final class ClickstreamGenerator {
     }
   }
 
+  /** Options of {@link #main}: the stream's shape, and where it goes. */
+  public interface Options extends PipelineOptions {
+    @Description("Number of distinct events (duplicates, malformed and late records come on top).")
+    @Default.Integer(10_000)
+    int getEvents();
+
+    void setEvents(int value);
+
+    @Description("Number of users.")
+    @Default.Integer(500)
+    int getUsers();
+
+    void setUsers(int value);
+
+    @Description("Seed of the random choices: the same seed gives the same stream.")
+    @Default.Long(42)
+    long getSeed();
+
+    void setSeed(long value);
+
+    @Description("Share of events sent twice (0 to 1).")
+    @Default.Double(0)
+    double getDuplicates();
+
+    void setDuplicates(double value);
+
+    @Description("Share of malformed records (0 to 1).")
+    @Default.Double(0)
+    double getMalformed();
+
+    void setMalformed(double value);
+
+    @Description("Share of events delivered too late (0 to 1).")
+    @Default.Double(0)
+    double getLate();
+
+    void setLate(double value);
+
+    @Description("Event time of the stream's first event (ISO-8601).")
+    @Default.String("2026-11-24T00:00:00Z")
+    String getStart();
+
+    void setStart(String value);
+
+    @Description("File of JSON lines to write (without --bootstrapServers).")
+    @Default.String("clickstream.jsonl")
+    String getOutput();
+
+    void setOutput(String value);
+
+    @Description("Kafka bootstrap servers: send the stream to --topic there instead of a file.")
+    @Nullable String getBootstrapServers();
+
+    void setBootstrapServers(@Nullable String value);
+
+    @Description("Kafka topic to send to.")
+    @Default.String(KafkaOptions.INPUT_TOPIC)
+    String getTopic();
+
+    void setTopic(String value);
+
+    @Description("Records per second sent to Kafka.")
+    @Default.Integer(1000)
+    int getRate();
+
+    void setRate(int value);
+  }
+
   /**
-   * Writes a generated stream as JSON lines, in delivery order: {@code --events=N --users=N
-   * --seed=N --duplicates=RATE --malformed=RATE --late=RATE --output=FILE}; with {@code
-   * --bootstrapServers=HOST:PORT [--topic=NAME] [--rate=RECORDS_PER_SECOND]} sends it to Kafka
-   * instead.
+   * Writes a generated stream as JSON lines, in delivery order, or sends it to Kafka:
+   *
+   * <pre>{@code
+   * ./sessionize generate --events=100000 --users=1000 --duplicates=0.02 --malformed=0.01 \
+   *     --late=0.005 --seed=7 [--start=2026-11-24T00:00:00Z] --output=clicks.jsonl
+   * ./sessionize generate --bootstrapServers=localhost:9092 [--topic=clickstream_events] \
+   *     [--rate=1000] ...
+   * ./sessionize generate --help=dev.sessionize.pipeline.generator.ClickstreamGenerator\$Options
+   * }</pre>
    */
   public static void main(String[] args) throws IOException {
-    ClickstreamGenerator generator = new ClickstreamGenerator();
-    String output = "clickstream.jsonl";
-    String bootstrapServers = null;
-    String topic = "clickstream_events";
-    int rate = 1000;
-    for (String arg : args) {
-      String[] kv = arg.replaceFirst("^--", "").split("=", 2);
-      if (kv.length != 2) {
-        throw new IllegalArgumentException("expected --name=value, got " + arg);
-      }
-      switch (kv[0]) {
-        case "events":
-          generator.events(Integer.parseInt(kv[1]));
-          break;
-        case "users":
-          generator.users(Integer.parseInt(kv[1]));
-          break;
-        case "seed":
-          generator.seed(Long.parseLong(kv[1]));
-          break;
-        case "duplicates":
-          generator.duplicateRate(Double.parseDouble(kv[1]));
-          break;
-        case "malformed":
-          generator.malformedRate(Double.parseDouble(kv[1]));
-          break;
-        case "late":
-          generator.lateRate(Double.parseDouble(kv[1]));
-          break;
-        case "start":
-          generator.start(Instant.parse(kv[1]));
-          break;
-        case "output":
-          output = kv[1];
-          break;
-        case "bootstrapServers":
-          bootstrapServers = kv[1];
-          break;
-        case "topic":
-          topic = kv[1];
-          break;
-        case "rate":
-          rate = Integer.parseInt(kv[1]);
-          break;
-        default:
-          throw new IllegalArgumentException("unknown option --" + kv[0]);
-      }
-    }
+    Options options = OptionsParser.parseOrExit("sessionize generate", args, Options.class);
+    ClickstreamGenerator generator =
+        new ClickstreamGenerator()
+            .events(options.getEvents())
+            .users(options.getUsers())
+            .seed(options.getSeed())
+            .duplicateRate(options.getDuplicates())
+            .malformedRate(options.getMalformed())
+            .lateRate(options.getLate())
+            .start(Instant.parse(options.getStart()));
+    String output = options.getOutput();
+    String bootstrapServers = options.getBootstrapServers();
+    String topic = options.getTopic();
+    int rate = options.getRate();
     List<Record> records = generator.generate();
     if (bootstrapServers != null) {
       java.util.concurrent.atomic.AtomicLong sent = new java.util.concurrent.atomic.AtomicLong();

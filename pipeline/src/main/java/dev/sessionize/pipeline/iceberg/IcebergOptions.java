@@ -9,6 +9,12 @@ import org.apache.beam.sdk.options.PipelineOptions;
 
 /** Where the sessions table is: the options shared by the jobs and tools that open it. */
 public interface IcebergOptions extends PipelineOptions {
+  /** The sessions table unless {@code --sessionsTable} says otherwise. */
+  String SESSIONS_TABLE = "sessionize.sessions";
+
+  /** The events archive unless {@code --eventsTable} says otherwise. */
+  String EVENTS_TABLE = "sessionize.events";
+
   @Description(
       "Iceberg catalog type: 'hadoop' (tables in folders under --warehouse, no server), 'jdbc'"
           + " (PostgreSQL, SQLite, ...: --catalogProperties=uri=jdbc:...) or 'rest'.")
@@ -33,7 +39,7 @@ public interface IcebergOptions extends PipelineOptions {
   void setCatalogProperties(String value);
 
   @Description("Iceberg table of the sessions, as namespace.table.")
-  @Default.String("sessionize.sessions")
+  @Default.String(SESSIONS_TABLE)
   String getSessionsTable();
 
   void setSessionsTable(String value);
@@ -41,7 +47,7 @@ public interface IcebergOptions extends PipelineOptions {
   @Description(
       "Iceberg table of the raw events archive (partitioned by day(event_time)), as"
           + " namespace.table: written by the job with --archiveEvents, read by the backfill.")
-  @Default.String("sessionize.events")
+  @Default.String(EVENTS_TABLE)
   String getEventsTable();
 
   void setEventsTable(String value);
