@@ -2,6 +2,7 @@ package dev.sessionize.pipeline.iceberg;
 
 import dev.sessionize.pipeline.options.DurationOption;
 import dev.sessionize.pipeline.options.InvalidOptionsException;
+import dev.sessionize.pipeline.options.OptionsParser;
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.net.URI;
@@ -17,7 +18,6 @@ import java.util.UUID;
 import java.util.concurrent.atomic.AtomicLong;
 import org.apache.beam.sdk.options.Default;
 import org.apache.beam.sdk.options.Description;
-import org.apache.beam.sdk.options.PipelineOptionsFactory;
 import org.apache.hadoop.fs.Path;
 import org.apache.iceberg.ContentFile;
 import org.apache.iceberg.DataFile;
@@ -127,8 +127,7 @@ public final class MaintainSessionsTable {
   private MaintainSessionsTable() {}
 
   public static void main(String[] args) {
-    PipelineOptionsFactory.register(Options.class);
-    Options options = PipelineOptionsFactory.fromArgs(args).withValidation().as(Options.class);
+    Options options = OptionsParser.parseOrExit("sessionize", args, Options.class);
     try {
       System.out.println(run(options));
     } catch (InvalidOptionsException e) {

@@ -18,7 +18,14 @@ import java.util.Map;
  * timeout, one at a time, retained when the job is cancelled; RocksDB state with checkpoints under
  * {@code --stateBackendStoragePath} (a local folder by default, or any file system URI Flink
  * supports: {@code hdfs://}, {@code s3://} with its plugin); no copy between chained operators
- * ({@code --fasterCopy}).
+ * ({@code --fasterCopy}). The job's options ({@code SessionizationPipeline.Options}) and Beam's
+ * FlinkRunner options come on top, parsed by the job:
+ *
+ * <pre>{@code
+ * ./sessionize run-production --bootstrapServers=kafka:9092 --warehouse=s3://bucket/warehouse \
+ *     --redisHost=redis [--parallelism=30] [--checkpointingInterval=60000] [--flinkMaster=host:8081]
+ * ./sessionize submit [OPTIONS]   # the bundled jar, detached, to a cluster
+ * }</pre>
  */
 public final class FlinkProduction {
   private FlinkProduction() {}
