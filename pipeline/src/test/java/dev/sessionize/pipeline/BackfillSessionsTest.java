@@ -8,7 +8,10 @@ import static org.junit.Assert.assertEquals;
 import static org.junit.Assert.assertThrows;
 
 import java.time.LocalDate;
+import java.util.ArrayList;
 import java.util.List;
+import java.util.Map;
+import java.util.Set;
 import java.util.TreeSet;
 import org.apache.beam.sdk.options.PipelineOptionsFactory;
 import org.joda.time.Instant;
@@ -19,6 +22,9 @@ import org.junit.runners.JUnit4;
 /** The backfill's and the re-injection's options and day ranges (no pipeline runs). */
 @RunWith(JUnit4.class)
 public class BackfillSessionsTest {
+  @org.junit.Rule
+  public final org.junit.rules.TemporaryFolder tmp = new org.junit.rules.TemporaryFolder();
+
   private static BackfillSessions.Options options(String... args) {
     PipelineOptionsFactory.register(BackfillSessions.Options.class);
     return PipelineOptionsFactory.fromArgs(args).as(BackfillSessions.Options.class);
@@ -51,8 +57,18 @@ public class BackfillSessionsTest {
                 "--sessionGap=-5m",
                 "--maxPagesPerSession=0",
                 "--reportingCurrency=usd",
-                "--eventsTable=events")),
+                "--eventsTable=events",
+                "--maxSessionDuration=5m",
+                "--maxFutureSkew=2d",
+                "--readDays=2026-11-21..2026-11-20",
+                "--sessionImpl=fast")),
         containsInAnyOrder(
+            org.hamcrest.Matchers.startsWith(
+                "--maxSessionDuration=5m is out of range: allowed values are 10m"
+                    + " (sessionGap + allowedLateness + maxOutOfOrderness) to 30d"),
+            org.hamcrest.Matchers.startsWith("--maxFutureSkew=2d is out of range"),
+            org.hamcrest.Matchers.startsWith("--readDays=2026-11-21..2026-11-20 is not valid"),
+            org.hamcrest.Matchers.startsWith("--sessionImpl=fast is not supported"),
             org.hamcrest.Matchers.startsWith("--days=20-11-2026 is not valid"),
             org.hamcrest.Matchers.startsWith(
                 "--sessionGap=-5m is out of range: allowed values are 1ms to 1d"),
@@ -62,6 +78,186 @@ public class BackfillSessionsTest {
     assertThat(
         BackfillSessions.validate(options()),
         contains(org.hamcrest.Matchers.startsWith("--days is missing")));
+  }
+
+  private static TreeSet<LocalDate> days(String... days) {
+    TreeSet<LocalDate> out = new TreeSet<>();
+    for (String d : days) {
+      out.add(LocalDate.parse(d));
+    }
+    return out;
+  }
+
+  @Test
+  public void aBackfillReplacesTheDaysSessionsCanStartInAndReadsADayAroundThem() {
+    TreeSet<LocalDate> archive =
+        days("2026-11-17", "2026-11-18", "2026-11-19", "2026-11-20", "2026-11-21", "2026-11-25");
+    BackfillSessions.Plan plan =
+        BackfillSessions.Plan.initial(options("--days=2026-11-20"), archive);
+    // A session overlapping the day starts less than maxSessionDuration (24h) before it.
+    assertEquals("2026-11-19..2026-11-20", plan.replaced().toString());
+    assertEquals("2026-11-18..2026-11-21", plan.read().toString());
+    assertEquals("2026-11-17..2026-11-25", plan.extend(true, true).read().toString());
+    assertEquals("2026-11-18..2026-11-25", plan.extend(false, true).read().toString());
+    assertEquals(
+        "the archive has no day before 2026-11-17",
+        null,
+        plan.extend(true, false).extend(true, false));
+    assertEquals(
+        "2026-11-17..2026-11-22",
+        BackfillSessions.Plan.initial(
+                options("--days=2026-11-20..2026-11-21", "--maxSessionDuration=30h"), archive)
+            .read()
+            .toString());
+    // With TOO_LATE records: to the archive's last day, where late records are.
+    assertEquals(
+        "2026-11-18..2026-11-25",
+        BackfillSessions.Plan.initial(
+                options("--days=2026-11-20", "--includeTooLate=true"), archive)
+            .read()
+            .toString());
+    // Read days without records: on to the first ones after them.
+    assertEquals(
+        "2026-11-18..2026-11-25",
+        BackfillSessions.Plan.initial(options("--days=2026-11-20"), days("2026-11-25"))
+            .read()
+            .toString());
+    BackfillSessions.Plan fixed =
+        BackfillSessions.Plan.initial(
+            options("--days=2026-11-20", "--readDays=2026-11-19..2026-11-20"), archive);
+    assertEquals("2026-11-19..2026-11-20", fixed.read().toString());
+    assertEquals("given read days are not extended", null, fixed.extend(false, true));
+  }
+
+  private static final long MIN = 60_000L;
+
+  private static ReadWindowCheck.Bounds bounds(long completeFrom, Set<Integer> later) {
+    // Replaced starts [1000 min, 2440 min); gap 30 min; final 40 min after.
+    return new ReadWindowCheck.Bounds(
+        completeFrom, 1000 * MIN, 2440 * MIN, 30 * MIN, 40 * MIN, later, "R1..R2");
+  }
+
+  private static ReadWindowCheck.Summary chains(long tooEarly, long needUntil) {
+    ReadWindowCheck.Summary s = new ReadWindowCheck.Summary();
+    s.chainsTooEarly = tooEarly;
+    s.earlyExample = tooEarly > 0 ? "user u's sessions from ..." : null;
+    s.needUntil = needUntil;
+    s.needExample = "user v's sessions until ...";
+    return s;
+  }
+
+  @Test
+  public void theReadDaysAreEnoughWhenEveryPartitionsStreamTimeIsPastTheReplacedChains() {
+    Map<String, Long> streamTimes = Map.of("t/0", 2600 * MIN, "t/1", 2500 * MIN);
+    assertEquals(
+        null, ReadWindowCheck.problem(bounds(0, Set.of(0, 1)), chains(0, 2460 * MIN), streamTimes));
+    // Partition 1's stream time (2500) is not 40 minutes past 2470.
+    String late = ReadWindowCheck.problem(bounds(0, Set.of()), chains(0, 2470 * MIN), streamTimes);
+    assertThat(
+        late, org.hamcrest.Matchers.containsString("[read-window earlier=false later=true]"));
+    assertThat(late, org.hamcrest.Matchers.containsString("partition t/1"));
+    // Not past the replaced days' end either (2440 + 40 > 2470).
+    assertThat(
+        ReadWindowCheck.problem(bounds(0, Set.of()), chains(0, 0), Map.of("t/0", 2470 * MIN)),
+        org.hamcrest.Matchers.containsString("later=true"));
+    // A partition with records read later but none in the read days.
+    assertThat(
+        ReadWindowCheck.problem(bounds(0, Set.of(0, 2)), chains(0, 0), streamTimes),
+        org.hamcrest.Matchers.containsString(
+            "partition 2 has records read after the read days and none in them"));
+    // A chain that reaches back to less than a gap after the first complete time.
+    String early = ReadWindowCheck.problem(bounds(0, Set.of()), chains(2, 0), streamTimes);
+    assertThat(
+        early, org.hamcrest.Matchers.containsString("[read-window earlier=true later=false]"));
+    assertThat(early, org.hamcrest.Matchers.containsString("2 chains of sessions"));
+  }
+
+  @Test
+  public void chainsAreSessionsLessThanAGapApart() throws Exception {
+    // Replaced: [1000, 2440) min; complete from 900 min: a chain must start at 930 or later.
+    ReadWindowCheck.Bounds b = bounds(900 * MIN, Set.of());
+    List<dev.sessionize.transforms.model.Session> sessions =
+        List.of(
+            // 920-980 then 1000 (a cut or a final session 20 min before): one chain from 920.
+            SessionRows.session("u", new Instant(920 * MIN), new Instant(980 * MIN), 2, 0, true),
+            SessionRows.session("u", new Instant(1000 * MIN), new Instant(1010 * MIN), 2, 0, true),
+            // 1100: a real gap before it; not replaced-relevant on its own.
+            SessionRows.session("u", new Instant(1100 * MIN), new Instant(2450 * MIN), 2, 0, true),
+            SessionRows.session("u", new Instant(2470 * MIN), new Instant(2500 * MIN), 2, 0, true));
+    List<ReadWindowCheck.Summary> out = new ArrayList<>();
+    new ReadWindowCheck.ChainsFn(b)
+        .process(
+            org.apache.beam.sdk.values.KV.of("u", sessions),
+            new org.apache.beam.sdk.transforms.DoFn.OutputReceiver<ReadWindowCheck.Summary>() {
+              @Override
+              public void output(ReadWindowCheck.Summary s) {
+                out.add(s);
+              }
+
+              @Override
+              public void outputWithTimestamp(ReadWindowCheck.Summary s, Instant t) {
+                out.add(s);
+              }
+            });
+    assertEquals(1, out.size());
+    assertEquals("the chain from 920 starts before 930", 1, out.get(0).chainsTooEarly);
+    // The chain 1100-2450 then 2470-2500 (20 min apart) is replaced; it ends at 2500, + gap.
+    assertEquals(2530 * MIN, out.get(0).needUntil);
+  }
+
+  @Test
+  public void aFailedCheckIsFoundInTheCausesOfARunnersException() {
+    RuntimeException wrapped =
+        new RuntimeException(
+            "job failed",
+            new IllegalStateException(
+                "java.lang.IllegalStateException: the read days 2026-11-18..2026-11-21 are not"
+                    + " enough [read-window earlier=false later=true]: later records could"
+                    + "\n\tat dev.sessionize..."));
+    ReadWindowCheck.Failure f = ReadWindowCheck.find(wrapped);
+    assertEquals(false, f.earlier());
+    assertEquals(true, f.later());
+    assertThat(
+        f.message(),
+        org.hamcrest.Matchers.startsWith("the read days 2026-11-18..2026-11-21 are not enough"));
+    assertEquals(null, ReadWindowCheck.find(new RuntimeException("other")));
+  }
+
+  @Test
+  public void anArchiveOfTheFormerLayoutIsRefusedNamingTheOption() throws Exception {
+    java.io.File warehouse = tmp.newFolder();
+    IcebergCatalog catalog = IcebergCatalog.hadoop(warehouse.getPath());
+    org.apache.iceberg.Schema former =
+        new org.apache.iceberg.Schema(
+            org.apache.iceberg.types.Types.NestedField.required(
+                1, "event_time", org.apache.iceberg.types.Types.TimestampType.withZone()),
+            org.apache.iceberg.types.Types.NestedField.required(
+                2, "user_id", org.apache.iceberg.types.Types.StringType.get()));
+    IcebergFiles.openOrCreate(
+        catalog, "old.events", former, org.apache.iceberg.PartitionSpec.unpartitioned());
+    SessionizationPipeline.InvalidOptionsException e =
+        assertThrows(
+            SessionizationPipeline.InvalidOptionsException.class,
+            () -> EventsTable.openOrCreate(catalog, "old.events"));
+    assertThat(
+        e.problems(),
+        contains(org.hamcrest.Matchers.startsWith("--eventsTable=old.events holds the former")));
+  }
+
+  @Test
+  public void tooLateLettersGiveTheirPositionAndTimes() {
+    ReinjectLateEvents.Late late =
+        ReinjectLateEvents.lateLetter(
+            "{\"reason\":\"TOO_LATE\",\"detail\":\"d\",\"payload\":\"{}\","
+                + "\"source\":{\"topic\":\"clickstream_events\",\"partition\":1,\"offset\":42},"
+                + "\"event_time\":\"2026-11-20T10:00:00Z\",\"rejected_at\":\"2026-12-03T10:00:00Z\"}");
+    assertEquals("clickstream_events/1/42", late.position());
+    assertEquals(Instant.parse("2026-11-20T10:00:00Z"), late.eventTime());
+    assertEquals(
+        null,
+        ReinjectLateEvents.lateLetter(
+            "{\"reason\":\"MALFORMED_JSON\",\"source\":{},\"event_time\":null,"
+                + "\"rejected_at\":\"2026-12-03T10:00:00Z\"}"));
   }
 
   @Test

@@ -1,0 +1,300 @@
+package dev.sessionize.pipeline;
+
+import dev.sessionize.transforms.model.Session;
+import java.io.Serializable;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import java.util.Set;
+import java.util.TreeSet;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
+import org.apache.beam.sdk.transforms.Combine;
+import org.apache.beam.sdk.transforms.DoFn;
+import org.apache.beam.sdk.values.KV;
+import org.apache.beam.sdk.values.PCollectionView;
+import org.checkerframework.checker.nullness.qual.Nullable;
+import org.joda.time.Instant;
+
+/**
+ * Whether the records a backfill read are enough to recompute the sessions it replaces exactly as
+ * the stream computed them, checked on the run's own output before anything is committed.
+ *
+ * <p>The backfill reads the archive by the day records were <i>read</i> (ingestion time), while it
+ * replaces sessions by the day they <i>start</i> (event time). Two conditions make the replaced
+ * sessions the stream's:
+ *
+ * <ul>
+ *   <li><b>Start.</b> A record with event time {@code t} was read at {@code t - maxFutureSkew} or
+ *       later (one further ahead is FUTURE_TIMESTAMP), so every record with {@code t >=
+ *       completeFrom = first read day + maxFutureSkew} is in the read days. Each user's chain of
+ *       sessions that holds a replaced session (sessions follow each other with less than a gap
+ *       between them when a late event found the earlier one final, or at a {@code
+ *       maxSessionDuration} cut) must begin at least a gap after {@code completeFrom}: then the gap
+ *       before it is real, its first cut falls where the stream's did, and no record before the
+ *       read days can have changed a gate verdict, a gate horizon or a dedup decision of its events
+ *       (the partition's stream time before them was at most {@code completeFrom}).
+ *   <li><b>End.</b> Once a partition's stream time {@code S} is past {@code t + gap +
+ *       allowedLateness + maxOutOfOrderness}, any later record of it with event time {@code t} or
+ *       earlier is TOO_LATE. So the stream time that the read days leave in every partition (every
+ *       partition seen, and every partition with records read after them) must be that far past the
+ *       end of the replaced days and past the last session of every replaced chain plus a gap: no
+ *       later record can still extend, join or start one of them, and the stream has made them
+ *       final.
+ * </ul>
+ *
+ * When a condition fails, {@link RequireFn} fails the run on its first session (the sessions reach
+ * the sink only through it, so nothing is committed) with a message that names the side to extend
+ * ({@link #find}); {@link BackfillSessions#backfill} then reads one more archive day on that side.
+ */
+final class ReadWindowCheck {
+  private static final Pattern TOKEN =
+      Pattern.compile("\\[read-window earlier=(true|false) later=(true|false)\\]");
+
+  private ReadWindowCheck() {}
+
+  /** What the run must check: the replaced start times and the event-time rules of the stream. */
+  record Bounds(
+      long completeFrom,
+      long replacedFrom,
+      long replacedTo,
+      long gapMillis,
+      long finalAfterMillis,
+      Set<Integer> partitionsReadLater,
+      String readDays)
+      implements Serializable {}
+
+  /** Each user's chains of sessions, as far as the replaced ones are concerned. */
+  static final class Summary implements Serializable {
+    long chainsTooEarly;
+    @Nullable String earlyExample;
+    long needUntil = Long.MIN_VALUE;
+    @Nullable String needExample;
+
+    @Override
+    public boolean equals(@Nullable Object o) {
+      return o instanceof Summary s
+          && s.chainsTooEarly == chainsTooEarly
+          && java.util.Objects.equals(s.earlyExample, earlyExample)
+          && s.needUntil == needUntil
+          && java.util.Objects.equals(s.needExample, needExample);
+    }
+
+    @Override
+    public int hashCode() {
+      return java.util.Objects.hash(chainsTooEarly, earlyExample, needUntil, needExample);
+    }
+
+    Summary merge(Summary other) {
+      chainsTooEarly += other.chainsTooEarly;
+      if (earlyExample == null) {
+        earlyExample = other.earlyExample;
+      }
+      if (other.needUntil > needUntil) {
+        needUntil = other.needUntil;
+        needExample = other.needExample;
+      }
+      return this;
+    }
+  }
+
+  /** The chains of one user's sessions (consecutive sessions less than a gap apart). */
+  static class ChainsFn extends DoFn<KV<String, Iterable<Session>>, Summary> {
+    private final Bounds bounds;
+
+    ChainsFn(Bounds bounds) {
+      this.bounds = bounds;
+    }
+
+    @ProcessElement
+    public void process(@Element KV<String, Iterable<Session>> user, OutputReceiver<Summary> out) {
+      List<Session> sessions = new ArrayList<>();
+      user.getValue().forEach(sessions::add);
+      sessions.sort(
+          (a, b) ->
+              a.startTime().equals(b.startTime())
+                  ? a.endTime().compareTo(b.endTime())
+                  : a.startTime().compareTo(b.startTime()));
+      Summary summary = new Summary();
+      int first = 0;
+      while (first < sessions.size()) {
+        long chainStart = sessions.get(first).startTime().getMillis();
+        long chainEnd = sessions.get(first).endTime().getMillis();
+        boolean replaced = false;
+        int next = first;
+        while (next < sessions.size()
+            && sessions.get(next).startTime().getMillis() < chainEnd + bounds.gapMillis()) {
+          Session s = sessions.get(next);
+          chainEnd = Math.max(chainEnd, s.endTime().getMillis());
+          long start = s.startTime().getMillis();
+          replaced |= start >= bounds.replacedFrom() && start < bounds.replacedTo();
+          next++;
+        }
+        if (replaced) {
+          if (chainStart - bounds.gapMillis() < bounds.completeFrom()) {
+            summary.chainsTooEarly++;
+            if (summary.earlyExample == null) {
+              summary.earlyExample =
+                  "user "
+                      + user.getKey()
+                      + "'s sessions from "
+                      + new Instant(chainStart)
+                      + " follow each other with less than a gap up to the replaced days";
+            }
+          }
+          long need = chainEnd + bounds.gapMillis();
+          if (need > summary.needUntil) {
+            summary.needUntil = need;
+            summary.needExample =
+                "user " + user.getKey() + "'s sessions until " + new Instant(chainEnd);
+          }
+        }
+        first = next;
+      }
+      out.output(summary);
+    }
+  }
+
+  /** All users' {@link Summary} in one. */
+  static class SummaryFn extends Combine.CombineFn<Summary, Summary, Summary> {
+    @Override
+    public Summary createAccumulator() {
+      return new Summary();
+    }
+
+    @Override
+    public Summary addInput(Summary acc, Summary input) {
+      return acc.merge(input);
+    }
+
+    @Override
+    public Summary mergeAccumulators(Iterable<Summary> accs) {
+      Summary all = new Summary();
+      for (Summary s : accs) {
+        all.merge(s);
+      }
+      return all;
+    }
+
+    @Override
+    public Summary extractOutput(Summary acc) {
+      return acc;
+    }
+  }
+
+  /**
+   * Passes the sessions to be written when both conditions hold; otherwise fails the run on the
+   * first one, with the message {@link #find} reads.
+   */
+  static class RequireFn extends DoFn<Session, Session> {
+    private final Bounds bounds;
+    private final PCollectionView<Summary> summaryView;
+    private final PCollectionView<Map<String, Long>> streamTimesView;
+    private transient @Nullable String problem;
+    private transient boolean checked;
+
+    RequireFn(
+        Bounds bounds,
+        PCollectionView<Summary> summaryView,
+        PCollectionView<Map<String, Long>> streamTimesView) {
+      this.bounds = bounds;
+      this.summaryView = summaryView;
+      this.streamTimesView = streamTimesView;
+    }
+
+    @ProcessElement
+    public void process(ProcessContext c) {
+      if (!checked) {
+        problem = problem(bounds, c.sideInput(summaryView), c.sideInput(streamTimesView));
+        checked = true;
+      }
+      if (problem != null) {
+        throw new IllegalStateException(problem);
+      }
+      c.output(c.element());
+    }
+  }
+
+  /** The message of a failed check, or null when the read days are enough. */
+  static @Nullable String problem(Bounds b, Summary chains, Map<String, Long> streamTimes) {
+    boolean earlier = chains.chainsTooEarly > 0;
+    long need = Math.max(b.replacedTo(), chains.needUntil);
+    long horizon = Long.MAX_VALUE;
+    String lowest = null;
+    Set<Integer> seen = new TreeSet<>();
+    for (Map.Entry<String, Long> e : streamTimes.entrySet()) {
+      String key = e.getKey();
+      seen.add(Integer.parseInt(key.substring(key.lastIndexOf('/') + 1)));
+      long h = e.getValue() - b.finalAfterMillis();
+      if (h < horizon) {
+        horizon = h;
+        lowest = "partition " + key + "'s stream time is " + new Instant(e.getValue());
+      }
+    }
+    for (int p : b.partitionsReadLater()) {
+      if (!seen.contains(p)) {
+        horizon = Long.MIN_VALUE;
+        lowest = "partition " + p + " has records read after the read days and none in them";
+      }
+    }
+    boolean later = horizon < need;
+    if (!earlier && !later) {
+      return null;
+    }
+    StringBuilder message =
+        new StringBuilder(
+            String.format(
+                Locale.ROOT,
+                "the read days %s are not enough [read-window earlier=%s later=%s]:",
+                b.readDays(),
+                earlier,
+                later));
+    if (earlier) {
+      message.append(
+          String.format(
+              Locale.ROOT,
+              " %d chain%s of sessions reach back to less than a gap after %s, the earliest event"
+                  + " time all of whose records are in them (%s);",
+              chains.chainsTooEarly,
+              chains.chainsTooEarly == 1 ? "" : "s",
+              new Instant(b.completeFrom()),
+              chains.earlyExample));
+    }
+    if (later) {
+      message.append(
+          String.format(
+              Locale.ROOT,
+              " later records could still change the replaced sessions (%s): every partition's"
+                  + " stream time must be past %s, gap + allowed lateness + out-of-orderness after"
+                  + " %s, and %s;",
+              need == b.replacedTo()
+                  ? "the replaced days end at " + new Instant(b.replacedTo())
+                  : chains.needExample + ", plus a gap",
+              new Instant(need + b.finalAfterMillis()),
+              new Instant(need),
+              lowest));
+    }
+    message.setLength(message.length() - 1);
+    return message.toString();
+  }
+
+  /** Which side a failed check asks to extend, found in an exception's causes (also as text). */
+  record Failure(boolean earlier, boolean later, String message) {}
+
+  static @Nullable Failure find(Throwable thrown) {
+    for (Throwable t = thrown; t != null; t = t.getCause() == t ? null : t.getCause()) {
+      String text = t.getMessage() == null ? "" : t.getMessage();
+      Matcher m = TOKEN.matcher(text);
+      if (m.find()) {
+        int start = text.lastIndexOf("the read days", m.start());
+        int end = text.indexOf('\n', m.end());
+        return new Failure(
+            Boolean.parseBoolean(m.group(1)),
+            Boolean.parseBoolean(m.group(2)),
+            text.substring(Math.max(0, start), end < 0 ? text.length() : end));
+      }
+    }
+    return null;
+  }
+}
