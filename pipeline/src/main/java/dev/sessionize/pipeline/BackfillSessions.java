@@ -34,12 +34,15 @@ import org.apache.beam.sdk.transforms.DoFn;
 import org.apache.beam.sdk.transforms.Filter;
 import org.apache.beam.sdk.transforms.GroupByKey;
 import org.apache.beam.sdk.transforms.Max;
+import org.apache.beam.sdk.transforms.Min;
 import org.apache.beam.sdk.transforms.ParDo;
 import org.apache.beam.sdk.transforms.SerializableBiFunction;
 import org.apache.beam.sdk.transforms.Values;
 import org.apache.beam.sdk.transforms.View;
 import org.apache.beam.sdk.transforms.WithKeys;
 import org.apache.beam.sdk.transforms.windowing.BoundedWindow;
+import org.apache.beam.sdk.transforms.windowing.TimestampCombiner;
+import org.apache.beam.sdk.transforms.windowing.Window;
 import org.apache.beam.sdk.values.KV;
 import org.apache.beam.sdk.values.PCollection;
 import org.apache.beam.sdk.values.PCollectionTuple;
@@ -484,7 +487,16 @@ public final class BackfillSessions {
     long started = System.nanoTime();
     Table events =
         EventsTable.openOrCreate(IcebergOptions.catalog(options), options.getEventsTable());
-    Plan plan = Plan.initial(options, EventsTable.days(events));
+    TreeSet<LocalDate> archiveDays = EventsTable.days(events);
+    if (archiveDays.isEmpty()) {
+      throw new BackfillException(
+          "the archive "
+              + options.getEventsTable()
+              + " holds no records: nothing to recompute the sessions from (the job writes it with"
+              + " --archiveEvents=true)",
+          null);
+    }
+    Plan plan = Plan.initial(options, archiveDays);
     for (int attempt = 1; ; attempt++) {
       try {
         PipelineResult result = run(options, plan);
@@ -534,11 +546,23 @@ public final class BackfillSessions {
                 "ReadArchivedRecords",
                 ParDo.of(new ReadFileFn(catalog, options.getEventsTable(), plan.read())))
             .setCoder(KvCoder.of(StringUtf8Coder.of(), EventsTable.ArchivedCoder.of()))
-            .apply("DedupBySourcePosition", Combine.perKey(new FirstReadFn()))
-            .apply("Records", Values.create())
             // The lateness gate orders each partition by offset through the timestamps (it stamps
             // offsets, never moving an element back): records must reach it at the minimum, as
-            // from a bounded source, whatever timestamp the runner gave the combined values.
+            // from a bounded source, and not behind the watermark (the DirectRunner drops
+            // elements behind it from a time-sorted step). The earliest of the inputs' timestamps
+            // (the minimum) holds the watermark there.
+            .apply(
+                "KeepMinimumTimestamps",
+                Window.<KV<String, EventsTable.Archived>>configure()
+                    .withTimestampCombiner(TimestampCombiner.EARLIEST))
+            .apply("DedupBySourcePosition", Combine.perKey(new FirstReadFn()))
+            .apply("Records", Values.create())
+            .apply(
+                "RestoreTimestampCombiner",
+                Window.<EventsTable.Archived>configure()
+                    .withTimestampCombiner(TimestampCombiner.END_OF_WINDOW))
+            // A runner that stamps combined values otherwise (in batch, where no watermark drops
+            // anything) gets them moved back to the minimum.
             .apply("AtMinimumTimestamp", ParDo.of(new AtMinimumTimestampFn()))
             .setCoder(EventsTable.ArchivedCoder.of());
     PCollectionTuple checked =
@@ -546,16 +570,12 @@ public final class BackfillSessions {
             "DropFutureAtIngestion",
             ParDo.of(new FutureAtIngestionFn(parser))
                 .withOutputTags(
-                    FutureAtIngestionFn.RECORDS, TupleTagList.of(FutureAtIngestionFn.EVENT_TIMES)));
+                    FutureAtIngestionFn.RECORDS,
+                    TupleTagList.of(FutureAtIngestionFn.EVENT_TIMES)
+                        .and(FutureAtIngestionFn.OFFSETS)
+                        .and(FutureAtIngestionFn.INGESTED)));
     PCollection<RawRecord> records =
         checked.get(FutureAtIngestionFn.RECORDS).setCoder(RawRecord.RawRecordCoder.of());
-    PCollectionView<Map<String, Long>> streamTimes =
-        checked
-            .get(FutureAtIngestionFn.EVENT_TIMES)
-            .setCoder(KvCoder.of(StringUtf8Coder.of(), VarLongCoder.of()))
-            .apply("StreamTimePerPartition", Max.longsPerKey())
-            .apply("AsMap", View.asMap());
-
     SessionImpl impl =
         "windows".equals(options.getSessionImpl()) ? SessionImpl.WINDOWS : SessionImpl.STATE;
     PCollection<Session> all =
@@ -579,10 +599,13 @@ public final class BackfillSessions {
                 Filter.by(
                     (Session s) -> !s.startTime().isBefore(from) && s.startTime().isBefore(to)))
             .setCoder(Session.SessionCoder.of());
+    PCollectionView<String> check;
     if (options.getCheckReadDays()) {
       ReadWindowCheck.Bounds bounds =
           new ReadWindowCheck.Bounds(
-              plan.readsFromTheStart() ? Long.MIN_VALUE : plan.read().from().plus(skew).getMillis(),
+              plan.readsFromTheStart(),
+              plan.read().from().getMillis(),
+              skew.getMillis(),
               from.getMillis(),
               to.getMillis(),
               stream.sessionGap().getMillis(),
@@ -598,22 +621,56 @@ public final class BackfillSessions {
               .setCoder(SerializableCoder.of(ReadWindowCheck.Summary.class))
               .apply(
                   "AllChains", Combine.globally(new ReadWindowCheck.SummaryFn()).asSingletonView());
-      written =
-          written
+      PCollectionView<Map<String, Long>> streamTimes =
+          checked
+              .get(FutureAtIngestionFn.EVENT_TIMES)
+              .setCoder(KvCoder.of(StringUtf8Coder.of(), VarLongCoder.of()))
+              .apply("StreamTimePerPartition", Max.longsPerKey())
+              .apply("StreamTimes", View.asMap());
+      PCollectionView<Map<String, Long>> lowestOffsets =
+          checked
+              .get(FutureAtIngestionFn.OFFSETS)
+              .setCoder(KvCoder.of(StringUtf8Coder.of(), VarLongCoder.of()))
+              .apply("LowestOffsetPerPartition", Min.longsPerKey())
+              .apply("LowestOffsets", View.asMap());
+      PCollectionView<Long> firstIngested =
+          checked
+              .get(FutureAtIngestionFn.INGESTED)
+              .setCoder(VarLongCoder.of())
+              .apply("FirstIngested", Min.longsGlobally().asSingletonView());
+      check =
+          pipeline
+              .apply("Once", Create.of("check").withCoder(StringUtf8Coder.of()))
               .apply(
-                  "RequireCompleteReadDays",
-                  ParDo.of(new ReadWindowCheck.RequireFn(bounds, chains, streamTimes))
-                      .withSideInputs(chains, streamTimes))
-              .setCoder(Session.SessionCoder.of());
+                  "CheckReadDays",
+                  ParDo.of(new ReadWindowCheck.CheckFn(bounds))
+                      .withSideInput(ReadWindowCheck.CheckFn.CHAINS, chains)
+                      .withSideInput(ReadWindowCheck.CheckFn.STREAM_TIMES, streamTimes)
+                      .withSideInput(ReadWindowCheck.CheckFn.LOWEST_OFFSETS, lowestOffsets)
+                      .withSideInput(ReadWindowCheck.CheckFn.FIRST_INGESTED, firstIngested))
+              .setCoder(StringUtf8Coder.of())
+              .apply("CheckResult", View.asSingleton());
+    } else {
+      check =
+          pipeline
+              .apply("Unchecked", Create.of("unchecked").withCoder(StringUtf8Coder.of()))
+              .apply("CheckResult", View.asSingleton());
     }
-    written.apply(
-        "ReplaceSessions",
-        new ReplaceSessions(
-            catalog,
-            options.getSessionsTable(),
-            from,
-            to,
-            current == null ? null : current.snapshotId()));
+    written
+        .apply(
+            "AfterTheCheck",
+            ParDo.of(new ReadWindowCheck.AfterCheckFn())
+                .withSideInput(ReadWindowCheck.AfterCheckFn.CHECK, check))
+        .setCoder(Session.SessionCoder.of())
+        .apply(
+            "ReplaceSessions",
+            new ReplaceSessions(
+                catalog,
+                options.getSessionsTable(),
+                from,
+                to,
+                current == null ? null : current.snapshotId(),
+                check));
     return pipeline.run();
   }
 
@@ -682,13 +739,16 @@ public final class BackfillSessions {
   /**
    * Drops the records the stream rejected as FUTURE_TIMESTAMP: that verdict compares the event time
    * with processing time, which the backfill replays as the time the record was read ({@code
-   * ingested_at}; the stream's parse ran a few milliseconds later). Also outputs each valid event's
-   * source partition and event time, for the partitions' stream times the check needs.
+   * ingested_at}; the stream's parse ran a few milliseconds later). Also outputs what {@link
+   * ReadWindowCheck} needs: each valid event's partition and event time (the partitions' stream
+   * times), each record's partition and offset, and when it was read.
    */
   static class FutureAtIngestionFn extends DoFn<EventsTable.Archived, RawRecord> {
     static final TupleTag<RawRecord> RECORDS = new TupleTag<RawRecord>("records") {};
     static final TupleTag<KV<String, Long>> EVENT_TIMES =
         new TupleTag<KV<String, Long>>("eventTimes") {};
+    static final TupleTag<KV<String, Long>> OFFSETS = new TupleTag<KV<String, Long>>("offsets") {};
+    static final TupleTag<Long> INGESTED = new TupleTag<Long>("ingested") {};
 
     private final EventParser parser;
     private final Counter distinct = SessionizeMetrics.counter("backfill_records_distinct");
@@ -702,17 +762,17 @@ public final class BackfillSessions {
     public void process(@Element EventsTable.Archived a, MultiOutputReceiver out) {
       distinct.inc();
       RawRecord r = a.record();
+      String partition =
+          (r.sourceTopic() == null ? "" : r.sourceTopic()) + "/" + r.sourcePartition();
+      out.get(OFFSETS).output(KV.of(partition, r.sourceOffset()));
+      out.get(INGESTED).output(a.ingestedAt().getMillis());
       EventParser.Outcome outcome = parser.parse(r.payload(), a.ingestedAt());
       if (outcome.reason == Reason.FUTURE_TIMESTAMP) {
         future.inc();
         return;
       }
       if (outcome.event != null) {
-        out.get(EVENT_TIMES)
-            .output(
-                KV.of(
-                    (r.sourceTopic() == null ? "" : r.sourceTopic()) + "/" + r.sourcePartition(),
-                    outcome.event.timestamp().getMillis()));
+        out.get(EVENT_TIMES).output(KV.of(partition, outcome.event.timestamp().getMillis()));
       }
       out.get(RECORDS).output(r);
     }

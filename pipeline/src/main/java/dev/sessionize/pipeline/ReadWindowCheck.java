@@ -13,7 +13,6 @@ import java.util.regex.Pattern;
 import org.apache.beam.sdk.transforms.Combine;
 import org.apache.beam.sdk.transforms.DoFn;
 import org.apache.beam.sdk.values.KV;
-import org.apache.beam.sdk.values.PCollectionView;
 import org.checkerframework.checker.nullness.qual.Nullable;
 import org.joda.time.Instant;
 
@@ -56,7 +55,9 @@ final class ReadWindowCheck {
 
   /** What the run must check: the replaced start times and the event-time rules of the stream. */
   record Bounds(
-      long completeFrom,
+      boolean fromArchiveStart,
+      long readFrom,
+      long maxFutureSkewMillis,
       long replacedFrom,
       long replacedTo,
       long gapMillis,
@@ -65,31 +66,51 @@ final class ReadWindowCheck {
       String readDays)
       implements Serializable {}
 
+  /** What the run read: per partition the highest event time and the lowest offset. */
+  record Read(
+      Map<String, Long> streamTimes, Map<String, Long> lowestOffsets, long firstIngestedAt) {}
+
+  /**
+   * The earliest event time from which every record is in the read days: the first read day +
+   * maxFutureSkew; when the read days start with the archive, nothing was read before them if every
+   * partition was archived from offset 0, else only from the archive's first record on.
+   */
+  static long completeFrom(Bounds b, Read read) {
+    if (!b.fromArchiveStart()) {
+      return b.readFrom() + b.maxFutureSkewMillis();
+    }
+    boolean fromOffsetZero = !read.lowestOffsets().isEmpty();
+    for (long offset : read.lowestOffsets().values()) {
+      fromOffsetZero &= offset == 0;
+    }
+    return fromOffsetZero ? Long.MIN_VALUE : read.firstIngestedAt() + b.maxFutureSkewMillis();
+  }
+
   /** Each user's chains of sessions, as far as the replaced ones are concerned. */
   static final class Summary implements Serializable {
-    long chainsTooEarly;
-    @Nullable String earlyExample;
+    long earliestStart = Long.MAX_VALUE;
+    @Nullable String earliestExample;
     long needUntil = Long.MIN_VALUE;
     @Nullable String needExample;
 
     @Override
     public boolean equals(@Nullable Object o) {
       return o instanceof Summary s
-          && s.chainsTooEarly == chainsTooEarly
-          && java.util.Objects.equals(s.earlyExample, earlyExample)
+          && s.earliestStart == earliestStart
+          && java.util.Objects.equals(s.earliestExample, earliestExample)
           && s.needUntil == needUntil
           && java.util.Objects.equals(s.needExample, needExample);
     }
 
     @Override
     public int hashCode() {
-      return java.util.Objects.hash(chainsTooEarly, earlyExample, needUntil, needExample);
+      return java.util.Objects.hash(earliestStart, earliestExample, needUntil, needExample);
     }
 
     Summary merge(Summary other) {
-      chainsTooEarly += other.chainsTooEarly;
-      if (earlyExample == null) {
-        earlyExample = other.earlyExample;
+      if (other.earliestStart < earliestStart) {
+        earliestStart = other.earliestStart;
+        earliestExample = other.earliestExample;
       }
       if (other.needUntil > needUntil) {
         needUntil = other.needUntil;
@@ -132,16 +153,14 @@ final class ReadWindowCheck {
           next++;
         }
         if (replaced) {
-          if (chainStart - bounds.gapMillis() < bounds.completeFrom()) {
-            summary.chainsTooEarly++;
-            if (summary.earlyExample == null) {
-              summary.earlyExample =
-                  "user "
-                      + user.getKey()
-                      + "'s sessions from "
-                      + new Instant(chainStart)
-                      + " follow each other with less than a gap up to the replaced days";
-            }
+          if (chainStart < summary.earliestStart) {
+            summary.earliestStart = chainStart;
+            summary.earliestExample =
+                "user "
+                    + user.getKey()
+                    + "'s sessions from "
+                    + new Instant(chainStart)
+                    + " follow each other with less than a gap into the replaced days";
           }
           long need = chainEnd + bounds.gapMillis();
           if (need > summary.needUntil) {
@@ -184,41 +203,55 @@ final class ReadWindowCheck {
   }
 
   /**
-   * Passes the sessions to be written when both conditions hold; otherwise fails the run on the
-   * first one, with the message {@link #find} reads.
+   * The check, once per run: outputs "complete" when the read days are enough, and otherwise fails
+   * the run (before its commit, which waits for this output) with the message {@link #find} reads.
    */
-  static class RequireFn extends DoFn<Session, Session> {
-    private final Bounds bounds;
-    private final PCollectionView<Summary> summaryView;
-    private final PCollectionView<Map<String, Long>> streamTimesView;
-    private transient @Nullable String problem;
-    private transient boolean checked;
+  static class CheckFn extends DoFn<String, String> {
+    static final String CHAINS = "chains";
+    static final String STREAM_TIMES = "streamTimes";
+    static final String LOWEST_OFFSETS = "lowestOffsets";
+    static final String FIRST_INGESTED = "firstIngested";
 
-    RequireFn(
-        Bounds bounds,
-        PCollectionView<Summary> summaryView,
-        PCollectionView<Map<String, Long>> streamTimesView) {
+    private final Bounds bounds;
+
+    CheckFn(Bounds bounds) {
       this.bounds = bounds;
-      this.summaryView = summaryView;
-      this.streamTimesView = streamTimesView;
     }
 
     @ProcessElement
-    public void process(ProcessContext c) {
-      if (!checked) {
-        problem = problem(bounds, c.sideInput(summaryView), c.sideInput(streamTimesView));
-        checked = true;
-      }
+    public void process(
+        @SideInput(CHAINS) Summary chains,
+        @SideInput(STREAM_TIMES) Map<String, Long> streamTimes,
+        @SideInput(LOWEST_OFFSETS) Map<String, Long> lowestOffsets,
+        @SideInput(FIRST_INGESTED) Long firstIngested,
+        OutputReceiver<String> out) {
+      String problem = problem(bounds, chains, new Read(streamTimes, lowestOffsets, firstIngested));
       if (problem != null) {
         throw new IllegalStateException(problem);
       }
-      c.output(c.element());
+      out.output("complete");
+    }
+  }
+
+  /** Passes the sessions once the check has passed (no data file is written before). */
+  static class AfterCheckFn extends DoFn<Session, Session> {
+    static final String CHECK = "check";
+
+    @ProcessElement
+    public void process(
+        @Element Session s, @SideInput(CHECK) String check, OutputReceiver<Session> out) {
+      out.output(s);
     }
   }
 
   /** The message of a failed check, or null when the read days are enough. */
-  static @Nullable String problem(Bounds b, Summary chains, Map<String, Long> streamTimes) {
-    boolean earlier = chains.chainsTooEarly > 0;
+  static @Nullable String problem(Bounds b, Summary chains, Read read) {
+    Map<String, Long> streamTimes = read.streamTimes();
+    long completeFrom = completeFrom(b, read);
+    // Every record of the replaced days' events and the gap before them must be in the read days,
+    // and every replaced chain must start a gap after the first complete time.
+    long earliest = Math.min(b.replacedFrom(), chains.earliestStart);
+    boolean earlier = completeFrom != Long.MIN_VALUE && earliest - b.gapMillis() < completeFrom;
     long need = Math.max(b.replacedTo(), chains.needUntil);
     long horizon = Long.MAX_VALUE;
     String lowest = null;
@@ -231,6 +264,10 @@ final class ReadWindowCheck {
         horizon = h;
         lowest = "partition " + key + "'s stream time is " + new Instant(e.getValue());
       }
+    }
+    if (streamTimes.isEmpty()) {
+      horizon = Long.MIN_VALUE;
+      lowest = "no event was read in them";
     }
     for (int p : b.partitionsReadLater()) {
       if (!seen.contains(p)) {
@@ -254,12 +291,16 @@ final class ReadWindowCheck {
       message.append(
           String.format(
               Locale.ROOT,
-              " %d chain%s of sessions reach back to less than a gap after %s, the earliest event"
-                  + " time all of whose records are in them (%s);",
-              chains.chainsTooEarly,
-              chains.chainsTooEarly == 1 ? "" : "s",
-              new Instant(b.completeFrom()),
-              chains.earlyExample));
+              " %s is less than a gap after %s, the earliest event time all of whose records are"
+                  + " in them%s;",
+              earliest == b.replacedFrom()
+                  ? "the first replaced day " + new Instant(b.replacedFrom())
+                  : chains.earliestExample,
+              new Instant(completeFrom),
+              b.fromArchiveStart()
+                  ? " (the archive starts with them, and not at offset 0 of every partition: the"
+                      + " job read records before it archived them)"
+                  : ""));
     }
     if (later) {
       message.append(

@@ -20,8 +20,9 @@ import org.junit.Test;
 import org.junit.rules.TemporaryFolder;
 
 /**
- * The backfill as a bounded job on a real Iceberg catalog on disk, per runner: {@code
- * DirectBackfillTest} on the DirectRunner, the ITs in runners/ with their runner's arguments.
+ * The backfill as a bounded job on a real Iceberg catalog on disk, per runner: the ITs in runners/
+ * extend it with their runner's arguments (the DirectRunner's backfills are {@link BackfillIT} and
+ * {@link BackfillEdgesTest}).
  *
  * <p>A raw archive of three partitions read over four days: generated clicks (duplicates, malformed
  * records, records too late for the gate) read when the generator delivers them, and in a partition
@@ -91,8 +92,8 @@ public abstract class BackfillScenario {
         new ClickstreamGenerator()
             .seed(99L)
             .start(Instant.parse("2026-11-19T22:00:00Z"))
-            .events(500)
-            .users(20)
+            .events(300)
+            .users(15)
             .duplicateRate(0.02)
             .malformedRate(0.01)
             .lateRate(0.01)

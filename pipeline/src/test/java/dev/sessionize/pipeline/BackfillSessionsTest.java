@@ -131,50 +131,99 @@ public class BackfillSessionsTest {
 
   private static final long MIN = 60_000L;
 
-  private static ReadWindowCheck.Bounds bounds(long completeFrom, Set<Integer> later) {
-    // Replaced starts [1000 min, 2440 min); gap 30 min; final 40 min after.
+  private static ReadWindowCheck.Bounds bounds(long readFrom, Set<Integer> later) {
+    // Replaced starts [1000 min, 2440 min); gap 30 min; final 40 min after; skew 5 min.
     return new ReadWindowCheck.Bounds(
-        completeFrom, 1000 * MIN, 2440 * MIN, 30 * MIN, 40 * MIN, later, "R1..R2");
+        false, readFrom, 5 * MIN, 1000 * MIN, 2440 * MIN, 30 * MIN, 40 * MIN, later, "R1..R2");
   }
 
-  private static ReadWindowCheck.Summary chains(long tooEarly, long needUntil) {
+  private static ReadWindowCheck.Summary chains(long earliestStart, long needUntil) {
     ReadWindowCheck.Summary s = new ReadWindowCheck.Summary();
-    s.chainsTooEarly = tooEarly;
-    s.earlyExample = tooEarly > 0 ? "user u's sessions from ..." : null;
+    s.earliestStart = earliestStart;
+    s.earliestExample = "user u's sessions from ...";
     s.needUntil = needUntil;
     s.needExample = "user v's sessions until ...";
     return s;
   }
 
+  private static ReadWindowCheck.Read read(Map<String, Long> streamTimes) {
+    return new ReadWindowCheck.Read(streamTimes, Map.of("t/0", 0L, "t/1", 0L), 0L);
+  }
+
   @Test
   public void theReadDaysAreEnoughWhenEveryPartitionsStreamTimeIsPastTheReplacedChains() {
     Map<String, Long> streamTimes = Map.of("t/0", 2600 * MIN, "t/1", 2500 * MIN);
+    long none = Long.MAX_VALUE;
     assertEquals(
-        null, ReadWindowCheck.problem(bounds(0, Set.of(0, 1)), chains(0, 2460 * MIN), streamTimes));
+        null,
+        ReadWindowCheck.problem(
+            bounds(0, Set.of(0, 1)), chains(1100 * MIN, 2460 * MIN), read(streamTimes)));
     // Partition 1's stream time (2500) is not 40 minutes past 2470.
-    String late = ReadWindowCheck.problem(bounds(0, Set.of()), chains(0, 2470 * MIN), streamTimes);
+    String late =
+        ReadWindowCheck.problem(bounds(0, Set.of()), chains(none, 2470 * MIN), read(streamTimes));
     assertThat(
         late, org.hamcrest.Matchers.containsString("[read-window earlier=false later=true]"));
     assertThat(late, org.hamcrest.Matchers.containsString("partition t/1"));
     // Not past the replaced days' end either (2440 + 40 > 2470).
     assertThat(
-        ReadWindowCheck.problem(bounds(0, Set.of()), chains(0, 0), Map.of("t/0", 2470 * MIN)),
+        ReadWindowCheck.problem(
+            bounds(0, Set.of()), chains(none, 0), read(Map.of("t/0", 2470 * MIN))),
         org.hamcrest.Matchers.containsString("later=true"));
+    // Nothing read at all: nothing says the range is closed.
+    assertThat(
+        ReadWindowCheck.problem(bounds(0, Set.of()), chains(none, 0), read(Map.of())),
+        org.hamcrest.Matchers.containsString("no event was read in them"));
     // A partition with records read later but none in the read days.
     assertThat(
-        ReadWindowCheck.problem(bounds(0, Set.of(0, 2)), chains(0, 0), streamTimes),
+        ReadWindowCheck.problem(bounds(0, Set.of(0, 2)), chains(none, 0), read(streamTimes)),
         org.hamcrest.Matchers.containsString(
             "partition 2 has records read after the read days and none in them"));
-    // A chain that reaches back to less than a gap after the first complete time.
-    String early = ReadWindowCheck.problem(bounds(0, Set.of()), chains(2, 0), streamTimes);
+    // A chain that starts less than a gap after the first complete time (read from 900 + 5).
+    String early =
+        ReadWindowCheck.problem(
+            bounds(900 * MIN, Set.of()), chains(930 * MIN, 0), read(streamTimes));
     assertThat(
         early, org.hamcrest.Matchers.containsString("[read-window earlier=true later=false]"));
-    assertThat(early, org.hamcrest.Matchers.containsString("2 chains of sessions"));
+    assertThat(early, org.hamcrest.Matchers.containsString("user u's sessions from"));
+    assertEquals(
+        null,
+        ReadWindowCheck.problem(
+            bounds(900 * MIN, Set.of()), chains(935 * MIN, 0), read(streamTimes)));
+    // The replaced days themselves must be complete a gap before their start.
+    assertThat(
+        ReadWindowCheck.problem(bounds(980 * MIN, Set.of()), chains(none, 0), read(streamTimes)),
+        org.hamcrest.Matchers.containsString("the first replaced day"));
+  }
+
+  @Test
+  public void readDaysStartingWithTheArchiveAreCompleteOnlyFromOffsetZero() {
+    ReadWindowCheck.Bounds fromStart =
+        new ReadWindowCheck.Bounds(
+            true, 0, 5 * MIN, 1000 * MIN, 2440 * MIN, 30 * MIN, 40 * MIN, Set.of(), "R1..R2");
+    assertEquals(
+        Long.MIN_VALUE,
+        ReadWindowCheck.completeFrom(
+            fromStart,
+            new ReadWindowCheck.Read(Map.of(), Map.of("t/0", 0L, "t/1", 0L), 990 * MIN)));
+    // Partition 1 was archived from offset 7: the job read records before it archived them.
+    assertEquals(
+        995 * MIN,
+        ReadWindowCheck.completeFrom(
+            fromStart,
+            new ReadWindowCheck.Read(Map.of(), Map.of("t/0", 0L, "t/1", 7L), 990 * MIN)));
+    assertThat(
+        ReadWindowCheck.problem(
+            fromStart,
+            chains(Long.MAX_VALUE, 0),
+            new ReadWindowCheck.Read(
+                Map.of("t/0", 3000 * MIN, "t/1", 3000 * MIN),
+                Map.of("t/0", 0L, "t/1", 7L),
+                990 * MIN)),
+        org.hamcrest.Matchers.containsString("not at offset 0 of every partition"));
   }
 
   @Test
   public void chainsAreSessionsLessThanAGapApart() throws Exception {
-    // Replaced: [1000, 2440) min; complete from 900 min: a chain must start at 930 or later.
     ReadWindowCheck.Bounds b = bounds(900 * MIN, Set.of());
     List<dev.sessionize.transforms.model.Session> sessions =
         List.of(
@@ -200,7 +249,8 @@ public class BackfillSessionsTest {
               }
             });
     assertEquals(1, out.size());
-    assertEquals("the chain from 920 starts before 930", 1, out.get(0).chainsTooEarly);
+    assertEquals(
+        "the chain from 920 reaches the replaced days", 920 * MIN, out.get(0).earliestStart);
     // The chain 1100-2450 then 2470-2500 (20 min apart) is replaced; it ends at 2500, + gap.
     assertEquals(2530 * MIN, out.get(0).needUntil);
   }
