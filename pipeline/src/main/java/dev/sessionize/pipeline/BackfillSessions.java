@@ -12,6 +12,7 @@ import dev.sessionize.transforms.model.Session;
 import java.time.LocalDate;
 import java.time.format.DateTimeParseException;
 import java.util.ArrayList;
+import java.util.HashMap;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
@@ -41,6 +42,7 @@ import org.apache.beam.sdk.transforms.Values;
 import org.apache.beam.sdk.transforms.View;
 import org.apache.beam.sdk.transforms.WithKeys;
 import org.apache.beam.sdk.transforms.windowing.BoundedWindow;
+import org.apache.beam.sdk.transforms.windowing.GlobalWindow;
 import org.apache.beam.sdk.transforms.windowing.TimestampCombiner;
 import org.apache.beam.sdk.transforms.windowing.Window;
 import org.apache.beam.sdk.values.KV;
@@ -754,8 +756,21 @@ public final class BackfillSessions {
     private final Counter distinct = SessionizeMetrics.counter("backfill_records_distinct");
     private final Counter future = SessionizeMetrics.counter("backfill_future_at_ingestion");
 
+    // Per bundle, so that the check's aggregations see a few values per partition, not one per
+    // record (the DirectRunner copies a key's buffered values for every value it adds).
+    private transient Map<String, Long> highestEventTime;
+    private transient Map<String, Long> lowestOffset;
+    private transient long firstIngested;
+
     FutureAtIngestionFn(EventParser parser) {
       this.parser = parser;
+    }
+
+    @StartBundle
+    public void startBundle() {
+      highestEventTime = new HashMap<>();
+      lowestOffset = new HashMap<>();
+      firstIngested = Long.MAX_VALUE;
     }
 
     @ProcessElement
@@ -764,17 +779,29 @@ public final class BackfillSessions {
       RawRecord r = a.record();
       String partition =
           (r.sourceTopic() == null ? "" : r.sourceTopic()) + "/" + r.sourcePartition();
-      out.get(OFFSETS).output(KV.of(partition, r.sourceOffset()));
-      out.get(INGESTED).output(a.ingestedAt().getMillis());
+      lowestOffset.merge(partition, r.sourceOffset(), Math::min);
+      firstIngested = Math.min(firstIngested, a.ingestedAt().getMillis());
       EventParser.Outcome outcome = parser.parse(r.payload(), a.ingestedAt());
       if (outcome.reason == Reason.FUTURE_TIMESTAMP) {
         future.inc();
         return;
       }
       if (outcome.event != null) {
-        out.get(EVENT_TIMES).output(KV.of(partition, outcome.event.timestamp().getMillis()));
+        highestEventTime.merge(partition, outcome.event.timestamp().getMillis(), Math::max);
       }
       out.get(RECORDS).output(r);
+    }
+
+    @FinishBundle
+    public void finishBundle(FinishBundleContext c) {
+      Instant at = BoundedWindow.TIMESTAMP_MIN_VALUE;
+      highestEventTime.forEach(
+          (p, t) -> c.output(EVENT_TIMES, KV.of(p, t), at, GlobalWindow.INSTANCE));
+      lowestOffset.forEach(
+          (p, offset) -> c.output(OFFSETS, KV.of(p, offset), at, GlobalWindow.INSTANCE));
+      if (firstIngested != Long.MAX_VALUE) {
+        c.output(INGESTED, firstIngested, at, GlobalWindow.INSTANCE);
+      }
     }
   }
 

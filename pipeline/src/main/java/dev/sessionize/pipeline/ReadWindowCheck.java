@@ -12,6 +12,8 @@ import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 import org.apache.beam.sdk.transforms.Combine;
 import org.apache.beam.sdk.transforms.DoFn;
+import org.apache.beam.sdk.transforms.windowing.BoundedWindow;
+import org.apache.beam.sdk.transforms.windowing.GlobalWindow;
 import org.apache.beam.sdk.values.KV;
 import org.checkerframework.checker.nullness.qual.Nullable;
 import org.joda.time.Instant;
@@ -123,13 +125,31 @@ final class ReadWindowCheck {
   /** The chains of one user's sessions (consecutive sessions less than a gap apart). */
   static class ChainsFn extends DoFn<KV<String, Iterable<Session>>, Summary> {
     private final Bounds bounds;
+    // One summary per bundle, not per user (the DirectRunner's global combine copies its buffered
+    // values for every value it adds).
+    private transient Summary bundle;
 
     ChainsFn(Bounds bounds) {
       this.bounds = bounds;
     }
 
+    @StartBundle
+    public void startBundle() {
+      bundle = new Summary();
+    }
+
+    @FinishBundle
+    public void finishBundle(FinishBundleContext c) {
+      c.output(bundle, BoundedWindow.TIMESTAMP_MIN_VALUE, GlobalWindow.INSTANCE);
+    }
+
+    /** What this bundle found so far (for tests). */
+    Summary bundleSummary() {
+      return bundle;
+    }
+
     @ProcessElement
-    public void process(@Element KV<String, Iterable<Session>> user, OutputReceiver<Summary> out) {
+    public void process(@Element KV<String, Iterable<Session>> user) {
       List<Session> sessions = new ArrayList<>();
       user.getValue().forEach(sessions::add);
       sessions.sort(
@@ -171,7 +191,7 @@ final class ReadWindowCheck {
         }
         first = next;
       }
-      out.output(summary);
+      bundle.merge(summary);
     }
   }
 

@@ -29,10 +29,11 @@ import org.junit.rules.TemporaryFolder;
  * of their own the edge cases of {@link BackfillEdgesTest} (a session running past the range's end,
  * a too-late event bridging a session of the day before with one of the range, a late event that
  * finds its session final); a tenth of the records archived a second time an hour later, as after a
- * replay. The sessions table holds a stale row in the range and rows before and after the replaced
- * days. The backfill of one day, with the gate and then with the TOO_LATE records, must leave
- * exactly the sessions an independent model gives for the replaced days (the stream's rules record
- * by record, and sort-and-split of everything), and not touch the others.
+ * replay. The sessions table holds a stale row and a damaged row (a real session's id, wrong
+ * counts) in the range and rows before and after the replaced days. The backfill of one day, with
+ * the gate and then with the TOO_LATE records, must leave exactly the sessions an independent model
+ * gives for the replaced days (the stream's rules record by record, and sort-and-split of
+ * everything), and not touch the others.
  */
 public abstract class BackfillScenario {
   @Rule public final TemporaryFolder tmp = new TemporaryFolder();
@@ -150,7 +151,9 @@ public abstract class BackfillScenario {
     Instant before = D0.minus(Duration.standardDays(1)).plus(Duration.standardHours(10));
     Session keeperBefore = session("keeper", before, before.plus(M.multipliedBy(10)), 2);
     Session keeperAfter = session("keeper", D2.plus(Duration.standardHours(10)), at(D2, 610), 3);
-    List<Session> existing = List.of(ghost, keeperBefore, keeperAfter);
+    // And a damaged row of a real session (its id, wrong counts): the backfill rewrites it.
+    Session damaged = session("night", at(D1, 1430), at(D1, 1431), 99);
+    List<Session> existing = List.of(ghost, keeperBefore, keeperAfter, damaged);
     SessionsTable.commit(sessions, existing, SessionsTable.commitId(existing));
     List<String> kept =
         List.of(

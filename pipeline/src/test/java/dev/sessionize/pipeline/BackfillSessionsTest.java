@@ -234,20 +234,10 @@ public class BackfillSessionsTest {
             SessionRows.session("u", new Instant(1100 * MIN), new Instant(2450 * MIN), 2, 0, true),
             SessionRows.session("u", new Instant(2470 * MIN), new Instant(2500 * MIN), 2, 0, true));
     List<ReadWindowCheck.Summary> out = new ArrayList<>();
-    new ReadWindowCheck.ChainsFn(b)
-        .process(
-            org.apache.beam.sdk.values.KV.of("u", sessions),
-            new org.apache.beam.sdk.transforms.DoFn.OutputReceiver<ReadWindowCheck.Summary>() {
-              @Override
-              public void output(ReadWindowCheck.Summary s) {
-                out.add(s);
-              }
-
-              @Override
-              public void outputWithTimestamp(ReadWindowCheck.Summary s, Instant t) {
-                out.add(s);
-              }
-            });
+    ReadWindowCheck.ChainsFn fn = new ReadWindowCheck.ChainsFn(b);
+    fn.startBundle();
+    fn.process(org.apache.beam.sdk.values.KV.of("u", sessions));
+    out.add(fn.bundleSummary());
     assertEquals(1, out.size());
     assertEquals(
         "the chain from 920 reaches the replaced days", 920 * MIN, out.get(0).earliestStart);
