@@ -2,6 +2,7 @@ package dev.sessionize.bench;
 
 import dev.sessionize.pipeline.ReadJsonLines;
 import dev.sessionize.transforms.ParseEvents;
+import dev.sessionize.transforms.SessionImpl;
 import dev.sessionize.transforms.SessionizeClickstream;
 import dev.sessionize.transforms.SessionizeConfig;
 import dev.sessionize.transforms.SessionizeMetrics;
@@ -14,10 +15,12 @@ import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
+import java.util.Locale;
 import java.util.Map;
 import java.util.Properties;
 import org.apache.beam.sdk.Pipeline;
 import org.apache.beam.sdk.PipelineResult;
+import org.apache.beam.sdk.io.Read;
 import org.apache.beam.sdk.metrics.Counter;
 import org.apache.beam.sdk.metrics.Metrics;
 import org.apache.beam.sdk.options.PipelineOptions;
@@ -35,10 +38,19 @@ import org.apache.beam.sdk.values.PDone;
  * replaced by counting sinks, on one runner; writes what it measured to {@code --result=FILE} as
  * properties.
  *
+ * <p>Streaming rows read through {@link EventTimeFileSource}, whose watermark follows event time as
+ * the Kafka source's does (sessions close while the files are read, state stays bounded); {@code
+ * --source=bounded} reads the files as a bounded source instead (the watermark stays at the start
+ * until every file is read). Each row reports how many session emissions its sinks received before
+ * the input was read to its end: zero means the watermark never moved.
+ *
  * <pre>
  * --runner=direct|flink|spark --input=FILEPATTERN --result=FILE [--parallelism=N]
  * [--streaming=true] [--checkpointing=MILLIS] [--stateBackend=heap|rocksdb] [--work=DIR]
- * [--extra=--beamOption=value,...]
+ * [--source=auto|bounded|eventtime] [--sessionImpl=state|windows] [--extra=--beamOption=value,...]
+ * [--flink.KEY=VALUE ...]   (Flink configuration for the FlinkRunner's embedded cluster, written
+ *                            to a flink-conf.yaml given as --flinkConfDir, e.g.
+ *                            --flink.state.backend.rocksdb.timer-service.factory=HEAP)
  * </pre>
  */
 public final class BenchRun {
@@ -57,6 +69,19 @@ public final class BenchRun {
     String backend = a.getOrDefault("stateBackend", "heap");
     Path work = Path.of(a.getOrDefault("work", "target/bench-work")).toAbsolutePath();
     Files.createDirectories(work);
+    String sessionImpl = a.getOrDefault("sessionImpl", "state");
+    if (!List.of("state", "windows").contains(sessionImpl)) {
+      throw new IllegalArgumentException(
+          "--sessionImpl=" + sessionImpl + " is not supported: allowed values are state, windows");
+    }
+    String source = a.getOrDefault("source", "auto");
+    if (!List.of("auto", "bounded", "eventtime").contains(source)) {
+      throw new IllegalArgumentException("--source must be auto, bounded or eventtime: " + source);
+    }
+    boolean eventTimeSource =
+        "eventtime".equals(source)
+            || ("auto".equals(source) && streaming && "flink".equals(runner));
+    Map<String, String> flinkConf = NativeRun.flinkConf(a);
 
     List<String> beamArgs = new ArrayList<>();
     switch (runner) {
@@ -84,6 +109,9 @@ public final class BenchRun {
           beamArgs.add("--stateBackend=" + ("rocksdb".equals(backend) ? "rocksdb" : "filesystem"));
           beamArgs.add("--stateBackendStoragePath=" + work.resolve("checkpoints").toUri());
         }
+        if (!flinkConf.isEmpty()) {
+          beamArgs.add("--flinkConfDir=" + writeFlinkConf(flinkConf, work));
+        }
         break;
       case "spark":
         beamArgs.add("--runner=SparkRunner");
@@ -106,9 +134,20 @@ public final class BenchRun {
     PipelineOptions options =
         PipelineOptionsFactory.fromArgs(beamArgs.toArray(new String[0])).create();
 
+    if (!flinkConf.isEmpty() && !"flink".equals(runner)) {
+      throw new IllegalArgumentException("--flink.* settings need --runner=flink");
+    }
     Pipeline pipeline = Pipeline.create(options);
-    PCollection<RawRecord> records =
-        pipeline.apply("ReadRecords", ReadJsonLines.from(a.get("input")));
+    PCollection<RawRecord> records;
+    if (eventTimeSource) {
+      EventTimeFileSource files =
+          EventTimeFileSource.of(a.get("input"), SessionizeConfig.defaults().maxOutOfOrderness());
+      InputProgress.expect(files.parts().size());
+      records = pipeline.apply("ReadRecords", Read.from(files));
+    } else {
+      InputProgress.expect(Integer.MAX_VALUE); // a bounded read: the end is not observed
+      records = pipeline.apply("ReadRecords", ReadJsonLines.from(a.get("input")));
+    }
     if ("read".equals(a.getOrDefault("stage", "full"))) {
       // Only the file source (for A/B runs of it): records counted as sessions.
       records.apply("CountRecords", new CountingSink<>("records"));
@@ -116,7 +155,8 @@ public final class BenchRun {
       PCollectionTuple out =
           records.apply(
               "SessionizeClickstream",
-              SessionizeClickstream.of(SessionizeConfig.defaults(), ParseEvents.create()));
+              SessionizeClickstream.of(SessionizeConfig.defaults(), ParseEvents.create())
+                  .withSessionImpl(SessionImpl.valueOf(sessionImpl.toUpperCase(Locale.ROOT))));
       out.get(SessionizeClickstream.SESSIONS)
           .apply("CountSessions", new CountingSink<>("sessions"));
       out.get(SessionizeClickstream.DASHBOARD)
@@ -139,18 +179,41 @@ public final class BenchRun {
     r.put("accepted", SessionizeMetrics.read(result, "accepted"));
     r.put("duplicates", SessionizeMetrics.read(result, "duplicates"));
     r.put("sessionEmissions", SessionizeMetrics.read(result, NAMESPACE, "sessions"));
+    r.put(
+        "sessionEmissionsBeforeInputEnd",
+        eventTimeSource
+            ? SessionizeMetrics.read(result, NAMESPACE, "sessions_before_input_end")
+            : -1);
     r.put("dashboardDocs", SessionizeMetrics.read(result, NAMESPACE, "dashboard"));
     r.put("deadLetters", SessionizeMetrics.read(result, NAMESPACE, "dead_letters"));
+    r.put("tooLate", SessionizeMetrics.read(result, "dead_letter_TOO_LATE"));
     r.put("wallNanos", wallNanos);
     r.put("cpuNanos", cpuAfterRun - cpuBeforeRun);
     r.put("setupCpuNanos", cpuBeforeRun - cpuAtStart);
     r.put("peakRssBytes", ProcStats.peakRssBytes());
     r.put("peakHeapBytes", stats.peakHeapBytes());
     r.put("maxHeapBytes", Runtime.getRuntime().maxMemory());
-    r.put("beamArgs", String.join(" ", beamArgs));
+    r.put(
+        "jobArgs",
+        String.join(" ", beamArgs)
+            + " source="
+            + (eventTimeSource ? "eventtime" : "bounded")
+            + " sessionImpl="
+            + sessionImpl
+            + (flinkConf.isEmpty() ? "" : " " + flinkConf));
     write(r, Path.of(a.get("result")));
     System.out.println("bench: " + r);
     System.exit(0); // the runners leave non-daemon threads behind
+  }
+
+  /** A folder with a {@code flink-conf.yaml} of these settings, for {@code --flinkConfDir}. */
+  static Path writeFlinkConf(Map<String, String> conf, Path work) throws IOException {
+    StringBuilder yaml = new StringBuilder();
+    conf.forEach((k, v) -> yaml.append(k).append(": ").append(v).append('\n'));
+    Path dir = work.resolve("flink-conf-" + Integer.toHexString(yaml.toString().hashCode()));
+    Files.createDirectories(dir);
+    Files.writeString(dir.resolve("flink-conf.yaml"), yaml);
+    return dir;
   }
 
   static void write(Map<String, Object> values, Path file) throws IOException {
@@ -177,16 +240,25 @@ public final class BenchRun {
     }
   }
 
+  /**
+   * Counts into {@code bench/<name>}, and into {@code bench/<name>_before_input_end} while the
+   * input is still being read ({@link InputProgress}).
+   */
   static final class CountFn<T> extends DoFn<T, Void> {
     private final Counter counter;
+    private final Counter beforeEnd;
 
     CountFn(String name) {
       this.counter = Metrics.counter(NAMESPACE, name);
+      this.beforeEnd = Metrics.counter(NAMESPACE, name + "_before_input_end");
     }
 
     @ProcessElement
     public void process(@Element T element) {
       counter.inc();
+      if (!InputProgress.ended()) {
+        beforeEnd.inc();
+      }
     }
   }
 }

@@ -17,12 +17,19 @@ import java.util.concurrent.TimeUnit;
 
 /**
  * The benchmark suite: generates the input once, runs every runner configuration in a JVM of its
- * own ({@link BenchRun}), the dashboard freshness and Kafka-to-Iceberg+Redis run ({@link
- * Freshness}), the state sizes ({@link StateSize}) and the JMH microbenchmark of the accumulator,
- * then writes {@code report.md}, CSV files and PNG charts to {@code --out}.
+ * own ({@link BenchRun}), the native Flink yardstick beside the Beam rows on the same input ({@link
+ * NativeRun}), the dashboard freshness and Kafka-to-Iceberg+Redis run ({@link Freshness}), the
+ * state sizes ({@link StateSize}) and the JMH microbenchmark of the accumulator, then writes {@code
+ * report.md}, CSV files and PNG charts to {@code --out}.
  *
- * <pre>--root=REPO [--quick] [--out=DIR] [--only=SECTION,...] (sections: runners, scaling,
- * freshness, state, jmh)</pre>
+ * <pre>--root=REPO [--quick] [--out=DIR] [--only=SECTION,...]
+ *   sections: runners, compare, scaling, freshness, state, jmh (all of them by default), and
+ *   rocksdb (only when named: the A/B pairs of RocksDB settings)
+ * [--sessionImpls=state,windows]  the Beam rows of the comparison, once per sessions step
+ * [--compareEvents=N --compareUsers=N]  the comparison's input (default: the mid input)
+ * [--pairs=N] [--abSettings=NAME,...]  rocksdb section: A/B pairs per setting (after one warm-up
+ *   pair), and which settings (default: all of {@link #ROCKSDB_SETTINGS})
+ * [--abEvents=N --abUsers=N]  the rocksdb section's input (default: the mid input)</pre>
  */
 public final class BenchSuite {
   private final Path root;
@@ -31,6 +38,8 @@ public final class BenchSuite {
   private final boolean quick;
   private final List<String> only;
   private final Report report;
+  private final List<String> sessionImpls;
+  private final Map<String, String> args;
 
   private BenchSuite(Map<String, String> a) {
     this.root = Path.of(a.getOrDefault("root", ".")).toAbsolutePath().normalize();
@@ -39,6 +48,8 @@ public final class BenchSuite {
     this.quick = Boolean.parseBoolean(a.getOrDefault("quick", "false"));
     this.only = a.containsKey("only") ? Arrays.asList(a.get("only").split(",")) : List.of("all");
     this.report = new Report(quick);
+    this.sessionImpls = Arrays.asList(a.getOrDefault("sessionImpls", "state,windows").split(","));
+    this.args = a;
   }
 
   public static void main(String[] args) throws Exception {
@@ -49,10 +60,19 @@ public final class BenchSuite {
   }
 
   private boolean wants(String section) {
-    return only.contains("all") || only.contains(section);
+    // The RocksDB A/B pairs take long and are taken on a quiet machine: only when named.
+    return (only.contains("all") && !section.equals("rocksdb")) || only.contains(section);
   }
 
-  /** One row of the cost table. */
+  private int intArg(String name, int fallback) {
+    return args.containsKey(name) ? Integer.parseInt(args.get(name)) : fallback;
+  }
+
+  /**
+   * One row of the cost table: a runner ({@code direct}, {@code flink}, {@code spark}, or {@code
+   * native} for the native Flink yardstick), its settings, Beam options ({@code extra}) and more
+   * arguments of {@link BenchRun} or {@link NativeRun} ({@code args}, e.g. {@code --flink.*}).
+   */
   record Config(
       String label,
       String runner,
@@ -60,24 +80,60 @@ public final class BenchSuite {
       boolean streaming,
       long checkpointing,
       String backend,
-      String extra) {
+      String extra,
+      List<String> args) {
     static Config of(String runner, int parallelism) {
-      return new Config(runner + " p" + parallelism, runner, parallelism, false, 0, "-", "");
+      return new Config(
+          runner + " p" + parallelism, runner, parallelism, false, 0, "-", "", List.of());
     }
 
     static Config flink(int parallelism, boolean streaming, long checkpointing, String backend) {
+      return flinkLike("flink", parallelism, streaming, checkpointing, backend);
+    }
+
+    /** The native Flink yardstick ({@link NativeRun}) in the same configuration. */
+    static Config nativeFlink(
+        int parallelism, boolean streaming, long checkpointing, String backend) {
+      return flinkLike("native", parallelism, streaming, checkpointing, backend);
+    }
+
+    private static Config flinkLike(
+        String runner, int parallelism, boolean streaming, long checkpointing, String backend) {
       String label =
           streaming
               ? String.format(
-                  "flink streaming p%d %s %s",
-                  parallelism, backend, checkpointing > 0 ? "ckpt" : "no-ckpt")
-              : "flink batch p" + parallelism;
+                  "%s streaming p%d %s %s",
+                  runner, parallelism, backend, checkpointing > 0 ? "ckpt" : "no-ckpt")
+              : runner + " batch p" + parallelism;
       return new Config(
-          label, "flink", parallelism, streaming, checkpointing, streaming ? backend : "-", "");
+          label,
+          runner,
+          parallelism,
+          streaming,
+          checkpointing,
+          streaming ? backend : "-",
+          "",
+          List.of());
     }
 
     Config withExtra(String label, String extra) {
-      return new Config(label, runner, parallelism, streaming, checkpointing, backend, extra);
+      return new Config(label, runner, parallelism, streaming, checkpointing, backend, extra, args);
+    }
+
+    Config withArgs(String label, List<String> more) {
+      List<String> all = new ArrayList<>(args);
+      all.addAll(more);
+      return new Config(
+          label, runner, parallelism, streaming, checkpointing, backend, extra, List.copyOf(all));
+    }
+
+    boolean isNative() {
+      return runner.equals("native");
+    }
+
+    /** The same job settings, whether Beam or native (for pairing rows). */
+    String setting() {
+      return parallelism + "/" + streaming + "/" + checkpointing + "/" + backend;
     }
   }
 
@@ -103,7 +159,9 @@ public final class BenchSuite {
     int users = quick ? 2_000 : 100_000;
     int midEvents = quick ? 20_000 : 100_000;
     int midUsers = quick ? 2_000 : 10_000;
-    report.input = describe(input(events, users));
+    if (wants("runners") || wants("scaling")) {
+      report.input = describe(input(events, users));
+    }
 
     if (wants("runners")) {
       long checkpoint = 5_000;
@@ -119,7 +177,11 @@ public final class BenchSuite {
         report.runs.add(runConfig(c, in, "runners"));
       }
       List<Config> mid = new ArrayList<>();
-      mid.add(Config.flink(2, true, checkpoint, "rocksdb")); // production's configuration
+      if (!quick || !wants("compare")) {
+        // The production configuration before --fasterCopy joined the preset (with --quick the
+        // comparison below runs it with --fasterCopy instead).
+        mid.add(Config.flink(2, true, checkpoint, "rocksdb"));
+      }
       if (!quick) {
         mid.add(Config.flink(1, false, 0, "-"));
         mid.add(Config.flink(2, false, 0, "-"));
@@ -138,6 +200,9 @@ public final class BenchSuite {
         report.runs.add(runConfig(c, midInput, "runners"));
       }
     }
+    if (wants("compare")) {
+      compare();
+    }
     if (wants("scaling")) {
       scaling();
     }
@@ -150,12 +215,118 @@ public final class BenchSuite {
     if (wants("freshness")) {
       freshness();
     }
+    if (wants("rocksdb")) {
+      rocksdbPairs();
+    }
     report.loadAtEnd = loadavg();
     report.elapsedSeconds = (System.nanoTime() - t0) / 1e9;
     report.write(out);
     System.out.println(Files.readString(out.resolve("report.md")));
     System.out.printf("bench: report in %s (%.0f s)%n", out, report.elapsedSeconds);
     return 0;
+  }
+
+  /**
+   * The Beam job against the native Flink yardstick ({@link NativeRun}) on the same input, in the
+   * same configurations: streaming p1 heap without checkpoints, streaming p2 RocksDB with a
+   * checkpoint every 5 s (with {@code --quick} only this pair), and batch p2. The streaming Beam
+   * rows run as production does ({@code --fasterCopy=true}), once per {@code --sessionImpls}; a row
+   * the runners section already ran on the same input is not run again. The report prints the ratio
+   * of records per CPU-second, Beam / native.
+   */
+  private void compare() throws Exception {
+    long checkpoint = 5_000;
+    Input in =
+        input(
+            intArg("compareEvents", quick ? 20_000 : 100_000),
+            intArg("compareUsers", quick ? 2_000 : 10_000));
+    if (report.input == null) {
+      report.input = describe(in);
+    }
+    List<Config[]> settings = new ArrayList<>(); // {native, beam}
+    if (!quick) {
+      settings.add(
+          new Config[] {Config.nativeFlink(1, true, 0, "heap"), Config.flink(1, true, 0, "heap")});
+    }
+    settings.add(
+        new Config[] {
+          Config.nativeFlink(2, true, checkpoint, "rocksdb"),
+          Config.flink(2, true, checkpoint, "rocksdb")
+        });
+    if (!quick) {
+      settings.add(
+          new Config[] {Config.nativeFlink(2, false, 0, "-"), Config.flink(2, false, 0, "-")});
+    }
+    for (Config[] pair : settings) {
+      report.compared.add(runConfig(pair[0], in, "compare"));
+      for (String impl : sessionImpls) {
+        Config beam = pair[1];
+        if (beam.streaming()) {
+          beam = beam.withExtra(beam.label() + " +fasterCopy", "--fasterCopy=true");
+        }
+        beam = beam.withArgs(beam.label() + " " + impl, List.of("--sessionImpl=" + impl));
+        Result done = findRun(beam, in.events(), in.users());
+        report.compared.add(done != null ? done : runConfig(beam, in, "compare"));
+      }
+    }
+  }
+
+  /**
+   * RocksDB settings the A/B pairs measure, each on its own against the same baseline: name, then
+   * the Flink configuration it adds ({@code --flink.KEY=VALUE} of {@link BenchRun}).
+   */
+  static final Map<String, List<String>> ROCKSDB_SETTINGS =
+      Map.of(
+          "timers-on-heap",
+          List.of("--flink.state.backend.rocksdb.timer-service.factory=HEAP"),
+          "bloom-filter",
+          List.of("--flink.state.backend.rocksdb.use-bloom-filter=true"),
+          "incremental-checkpoints",
+          List.of("--flink.state.backend.incremental=true"),
+          "write-buffer-ratio-0.8",
+          List.of("--flink.state.backend.rocksdb.memory.write-buffer-ratio=0.8"));
+
+  /**
+   * A/B pairs of RocksDB settings on the Beam job (streaming p2, RocksDB, a checkpoint every 5 s,
+   * {@code --fasterCopy=true}, the first of {@code --sessionImpls}): for each setting, one warm-up
+   * pair then {@code --pairs} pairs, A (baseline) and B (baseline + the setting) in turn, so both
+   * see the same machine. Figures are only comparable on a quiet machine; the report says the load.
+   */
+  private void rocksdbPairs() throws Exception {
+    int pairs = intArg("pairs", quick ? 1 : 3);
+    Input in =
+        input(
+            intArg("abEvents", quick ? 20_000 : 100_000),
+            intArg("abUsers", quick ? 2_000 : 10_000));
+    if (report.input == null) {
+      report.input = describe(in);
+    }
+    List<String> names =
+        args.containsKey("abSettings")
+            ? Arrays.asList(args.get("abSettings").split(","))
+            : new ArrayList<>(new java.util.TreeSet<>(ROCKSDB_SETTINGS.keySet()));
+    String impl = sessionImpls.get(0);
+    Config base =
+        Config.flink(2, true, 5_000, "rocksdb")
+            .withExtra("rocksdb A", "--fasterCopy=true")
+            .withArgs("rocksdb A", List.of("--sessionImpl=" + impl));
+    for (String name : names) {
+      List<String> setting = ROCKSDB_SETTINGS.get(name);
+      if (setting == null) {
+        throw new IllegalArgumentException(
+            "--abSettings: unknown setting " + name + "; known: " + ROCKSDB_SETTINGS.keySet());
+      }
+      Config a = base.withArgs("rocksdb A (for " + name + ")", List.of());
+      Config b = base.withArgs("rocksdb B " + name, setting);
+      for (int i = 0; i <= pairs; i++) {
+        String round = i == 0 ? "warm-up" : "pair " + i;
+        Result ra = runConfig(a.withArgs(a.label() + " " + round, List.of()), in, "rocksdb");
+        Result rb = runConfig(b.withArgs(b.label() + " " + round, List.of()), in, "rocksdb");
+        if (i > 0) {
+          report.abPairs.add(new Report.AbPair(name, i, ra, rb));
+        }
+      }
+    }
   }
 
   /**
@@ -252,7 +423,9 @@ public final class BenchSuite {
 
   private Result runConfig(Config c, Input input, String section) throws Exception {
     List<String> args = new ArrayList<>();
-    args.add("--runner=" + c.runner());
+    if (!c.isNative()) {
+      args.add("--runner=" + c.runner());
+    }
     args.add("--parallelism=" + c.parallelism());
     args.add("--streaming=" + c.streaming());
     args.add("--checkpointing=" + c.checkpointing());
@@ -262,15 +435,16 @@ public final class BenchSuite {
     if (!c.extra().isEmpty()) {
       args.add("--extra=" + c.extra());
     }
+    args.addAll(c.args());
     System.out.printf("bench: [%s] %s on %s%n", section, c.label(), input.dir().getFileName());
     Result r =
         launch(
                 c.label(),
                 c.runner().equals("spark") ? SPARK_JVM : List.of(HEAP),
-                BenchRun.class,
+                c.isNative() ? NativeRun.class : BenchRun.class,
                 args,
                 c,
-                timeoutMinutes(c))
+                timeoutMinutes(c, input))
             .with(input.events(), input.users());
     System.out.println("bench:   " + r.summary());
     return r;
@@ -293,11 +467,12 @@ public final class BenchSuite {
           "--add-opens=java.base/java.util.concurrent.atomic=ALL-UNNAMED",
           "--add-opens=java.base/java.lang.invoke=ALL-UNNAMED");
 
-  private int timeoutMinutes(Config c) {
+  private int timeoutMinutes(Config c, Input input) {
     if (c.runner().equals("direct")) {
       return quick ? 2 : 6;
     }
-    return quick ? 4 : 10;
+    // Streaming on the FlinkRunner: ~3 000 records per CPU-second; a 1 M-event input, 6 minutes.
+    return Math.max(quick ? 4 : 10, input.events() / 25_000);
   }
 
   private void jmh() throws Exception {

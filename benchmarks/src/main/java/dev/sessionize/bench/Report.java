@@ -23,7 +23,8 @@ final class Report {
   static final String COSTS_HEADER =
       "config,runner,parallelism,mode,checkpointing_ms,state_backend,events,users,records,"
           + "wall_s,records_per_s,cpu_s,records_per_cpu_s,cpu_s_per_million,peak_heap_mb,"
-          + "peak_rss_mb,setup_cpu_s,ok";
+          + "peak_rss_mb,setup_cpu_s,ok,impl,session_impl,sessions_before_input_end,"
+          + "ratio_to_native";
 
   final boolean quick;
   Instant startedAt;
@@ -33,6 +34,20 @@ final class Report {
   String input;
   double elapsedSeconds;
   final List<Result> runs = new ArrayList<>();
+
+  /** The Beam job beside the native Flink yardstick, on the same input. */
+  final List<Result> compared = new ArrayList<>();
+
+  /** A/B pairs of RocksDB settings. */
+  final List<AbPair> abPairs = new ArrayList<>();
+
+  /** One A/B pair: the baseline and the baseline with one setting, run one after the other. */
+  record AbPair(String setting, int pair, Result a, Result b) {
+    /** CPU-s of B over CPU-s of A: below 1 means the setting saves CPU. */
+    double cpuRatio() {
+      return b.cpuSeconds() / a.cpuSeconds();
+    }
+  }
 
   /** Events sweep (and the cores row): plotted as CPU-s over events. */
   final List<Result> scaling = new ArrayList<>();
@@ -52,7 +67,16 @@ final class Report {
 
   void write(Path dir) throws IOException {
     Files.createDirectories(dir);
-    Files.write(dir.resolve("costs.csv"), csv(runs));
+    List<Result> costs = new ArrayList<>(runs);
+    for (Result r : compared) {
+      if (!costs.contains(r)) { // a row of the runners section reused by the comparison
+        costs.add(r);
+      }
+    }
+    Files.write(dir.resolve("costs.csv"), csv(costs));
+    if (!abPairs.isEmpty()) {
+      Files.write(dir.resolve("rocksdb-ab.csv"), abCsv());
+    }
     Files.write(dir.resolve("scaling.csv"), csv(allScaling()));
     if (!stateSizes.isEmpty()) {
       List<String> lines = new ArrayList<>();
@@ -75,6 +99,27 @@ final class Report {
     return all;
   }
 
+  /**
+   * Records per CPU-second of {@code r} over those of the native yardstick in the same setting on
+   * the same input, among {@code all}; NaN when there is none (or {@code r} is not a FlinkRunner
+   * row).
+   */
+  static double ratioToNative(Result r, List<Result> all) {
+    if (!r.config.runner().equals("flink") || !r.ok()) {
+      return Double.NaN;
+    }
+    for (Result n : all) {
+      if (n.config.isNative()
+          && n.ok()
+          && n.config.setting().equals(r.config.setting())
+          && n.events == r.events
+          && n.users == r.users) {
+        return r.recordsPerCpuSecond() / n.recordsPerCpuSecond();
+      }
+    }
+    return Double.NaN;
+  }
+
   static List<String> csv(List<Result> results) {
     List<String> lines = new ArrayList<>();
     lines.add(COSTS_HEADER);
@@ -84,9 +129,11 @@ final class Report {
           String.join(
               ",",
               quote(r.label),
-              c.runner(),
+              c.isNative() ? "flink-native" : c.runner(),
               String.valueOf(c.parallelism()),
-              c.runner().equals("flink") ? (c.streaming() ? "streaming" : "batch") : "batch",
+              c.runner().equals("flink") || c.isNative()
+                  ? (c.streaming() ? "streaming" : "batch")
+                  : "batch",
               String.valueOf(c.checkpointing()),
               c.backend(),
               String.valueOf(r.events),
@@ -100,7 +147,36 @@ final class Report {
               f(r.peakHeapMb()),
               f(r.peakRssMb()),
               f(r.setupCpuSeconds()),
-              String.valueOf(r.ok())));
+              String.valueOf(r.ok()),
+              c.isNative() ? "native" : "beam",
+              r.sessionImpl(),
+              r.sessionsBeforeInputEnd() >= 0 ? String.valueOf(r.sessionsBeforeInputEnd()) : "",
+              f(ratioToNative(r, results))));
+    }
+    return lines;
+  }
+
+  private List<String> abCsv() {
+    List<String> lines = new ArrayList<>();
+    lines.add(
+        "setting,pair,a_cpu_s,b_cpu_s,b_over_a,a_records_per_cpu_s,b_records_per_cpu_s,"
+            + "a_peak_rss_mb,b_peak_rss_mb,a_wall_s,b_wall_s,ok");
+    for (AbPair p : abPairs) {
+      lines.add(
+          String.join(
+              ",",
+              p.setting(),
+              String.valueOf(p.pair()),
+              f(p.a().cpuSeconds()),
+              f(p.b().cpuSeconds()),
+              f(p.cpuRatio()),
+              f(p.a().recordsPerCpuSecond()),
+              f(p.b().recordsPerCpuSecond()),
+              f(p.a().peakRssMb()),
+              f(p.b().peakRssMb()),
+              f(p.a().wallSeconds()),
+              f(p.b().wallSeconds()),
+              String.valueOf(p.a().ok() && p.b().ok())));
     }
     return lines;
   }
@@ -135,11 +211,40 @@ final class Report {
             + " `waitUntilFinish()` (CPU = utime + stime of /proc/self/stat, all threads); JVM start"
             + " and pipeline construction are the setup CPU column. Records per CPU-s is the"
             + " throughput of one fully used core. Peak heap is sampled every 50 ms; peak RSS is"
-            + " VmHWM. Streaming Flink rows read the same bounded files in streaming mode (state"
-            + " backend and checkpoints apply only there; checkpoints every 5 s).\n\n");
+            + " VmHWM. Streaming Flink rows read the same files through a source whose watermark"
+            + " follows event time, one file per split (`EventTimeFileSource`: the largest event"
+            + " time read minus 5 minutes, as the Kafka source's policy), so sessions close while"
+            + " the files are read; batch rows read them as a bounded source (state backend and"
+            + " checkpoints apply only to streaming; checkpoints every 5 s).\n\n");
     md.append("## Cost per runner\n\n");
     md.append(table(runs));
     md.append("\n![records per CPU-second](throughput.png)\n![CPU-s per million](cost.png)\n");
+    if (!compared.isEmpty()) {
+      md.append("\n## Beam against the native Flink yardstick\n\n");
+      md.append(
+          "The same input through `NativeRun`, a Flink 1.19 DataStream job of the same design"
+              + " (Jackson in the file source, a 5-minute bounded-out-of-orderness watermark per"
+              + " file, `EventTimeSessionWindows` 30 min + 5 min lateness with an"
+              + " `AggregateFunction`, 1-minute dashboard windows, counting sinks; no dedup, no"
+              + " dead letters with payloads), and through the Beam job as production runs it"
+              + " (`--fasterCopy=true`). Streaming rows of both read through sources whose"
+              + " watermark follows event time; *before end* is how many session emissions the"
+              + " sinks received before the input was read to its end (0: the watermark never"
+              + " moved, or the input fit in the network buffers). Ratio = records per CPU-s of the"
+              + " Beam row / of the native row.\n\n");
+      md.append(comparison(compared));
+      md.append("\n");
+      md.append(table(compared));
+    }
+    if (!abPairs.isEmpty()) {
+      md.append("\n## RocksDB settings, A/B pairs (Beam job)\n\n");
+      md.append(
+          "Streaming p2, RocksDB, a checkpoint every 5 s, `--fasterCopy=true`; A is that, B is"
+              + " that plus one setting, run one after the other (one warm-up pair not counted)."
+              + " B/A below 1 means the setting saves CPU. Only comparable on a quiet machine"
+              + " (see the load above). `rocksdb-ab.csv` has every pair.\n\n");
+      md.append(abTable());
+    }
     if (!allScaling().isEmpty()) {
       md.append("\n## Scaling\n\n");
       md.append(
@@ -218,6 +323,100 @@ final class Report {
       keys.sort(null);
       return keys;
     }
+  }
+
+  /** One line per row of the comparison: native, then each Beam row with its ratio. */
+  static String comparison(List<Result> results) {
+    StringBuilder md = new StringBuilder();
+    md.append(
+        "| setting | job | records per CPU-s | ratio to native | CPU s | peak RSS MB | before"
+            + " end / session emissions |\n|---|---|---:|---:|---:|---:|---:|\n");
+    for (Result r : results) {
+      BenchSuite.Config c = r.config;
+      String setting =
+          c.streaming()
+              ? String.format(
+                  Locale.ROOT,
+                  "streaming p%d %s %s",
+                  c.parallelism(),
+                  c.backend(),
+                  c.checkpointing() > 0 ? "ckpt " + c.checkpointing() / 1000 + " s" : "no ckpt")
+              : "batch p" + c.parallelism();
+      String job = c.isNative() ? "native Flink" : "Beam, sessionImpl=" + r.sessionImpl();
+      if (!r.ok()) {
+        md.append(String.format("| %s | %s | failed (see Failures) |%n", setting, job));
+        continue;
+      }
+      double ratio = ratioToNative(r, results);
+      String ratioText =
+          c.isNative()
+              ? "1.00"
+              : Double.isNaN(ratio) ? "-" : String.format(Locale.ROOT, "**%.2f**", ratio);
+      String beforeEnd =
+          r.sessionsBeforeInputEnd() >= 0
+              ? String.format(
+                  Locale.ROOT, "%,d / %,d", r.sessionsBeforeInputEnd(), r.num("sessionEmissions"))
+              : "-";
+      md.append(
+          String.format(
+              Locale.ROOT,
+              "| %s | %s | %,.0f | %s | %.1f | %.0f | %s |%n",
+              setting,
+              job,
+              r.recordsPerCpuSecond(),
+              ratioText,
+              r.cpuSeconds(),
+              r.peakRssMb(),
+              beforeEnd));
+    }
+    return md.toString();
+  }
+
+  private String abTable() {
+    StringBuilder md = new StringBuilder();
+    md.append(
+        "| setting | pairs | CPU-s A (median) | CPU-s B (median) | B/A per pair | B/A of medians"
+            + " |\n|---|---:|---:|---:|---|---:|\n");
+    List<String> settings = new ArrayList<>();
+    for (AbPair p : abPairs) {
+      if (!settings.contains(p.setting())) {
+        settings.add(p.setting());
+      }
+    }
+    for (String setting : settings) {
+      List<Double> a = new ArrayList<>();
+      List<Double> b = new ArrayList<>();
+      List<String> ratios = new ArrayList<>();
+      for (AbPair p : abPairs) {
+        if (p.setting().equals(setting) && p.a().ok() && p.b().ok()) {
+          a.add(p.a().cpuSeconds());
+          b.add(p.b().cpuSeconds());
+          ratios.add(String.format(Locale.ROOT, "%.2f", p.cpuRatio()));
+        }
+      }
+      if (a.isEmpty()) {
+        md.append(String.format("| %s | 0 | failed (see Failures) |%n", setting));
+        continue;
+      }
+      md.append(
+          String.format(
+              Locale.ROOT,
+              "| %s | %d | %.1f | %.1f | %s | %.3f |%n",
+              setting,
+              a.size(),
+              median(a),
+              median(b),
+              String.join(", ", ratios),
+              median(b) / median(a)));
+    }
+    return md.toString();
+  }
+
+  static double median(List<Double> values) {
+    List<Double> sorted = new ArrayList<>(values);
+    sorted.sort(null);
+    int n = sorted.size();
+    return n % 2 == 1 ? sorted.get(n / 2) : (sorted.get(n / 2 - 1) + sorted.get(n / 2)) / 2;
   }
 
   static String table(List<Result> results) {

@@ -75,19 +75,44 @@ final class Result {
     return num("setupCpuNanos") / 1e9;
   }
 
+  /** Session emissions the sinks received before the input was read to its end; -1: unknown. */
+  long sessionsBeforeInputEnd() {
+    return p.getProperty("sessionEmissionsBeforeInputEnd") == null
+        ? -1
+        : num("sessionEmissionsBeforeInputEnd");
+  }
+
+  /** Which sessions step the row ran ({@code --sessionImpl}); "-" for the native yardstick. */
+  String sessionImpl() {
+    if (config.isNative()) {
+      return "-";
+    }
+    for (String a : config.args()) {
+      if (a.startsWith("--sessionImpl=")) {
+        return a.substring("--sessionImpl=".length());
+      }
+    }
+    return "windows";
+  }
+
   String summary() {
     if (!ok()) {
       return label + ": FAILED (exit " + exit + ", state " + p.getProperty("state") + ")";
     }
     return String.format(
         "%s: %,d records in %.1f s = %,.0f records/s, %.1f CPU-s = %,.0f records per CPU-s, peak"
-            + " RSS %.0f MB",
+            + " RSS %.0f MB%s",
         label,
         records(),
         wallSeconds(),
         recordsPerSecond(),
         cpuSeconds(),
         recordsPerCpuSecond(),
-        peakRssMb());
+        peakRssMb(),
+        sessionsBeforeInputEnd() >= 0
+            ? String.format(
+                ", %,d of %,d session emissions before the input ended",
+                sessionsBeforeInputEnd(), num("sessionEmissions"))
+            : "");
   }
 }

@@ -51,7 +51,7 @@ public class ReportTest {
       assertEquals(line, columns, line.split(",", -1).length);
     }
     assertTrue(csv.get(1), csv.get(1).contains(",4.00,")); // 4 CPU-s per million records
-    assertTrue(csv.get(2), csv.get(2).endsWith(",false"));
+    assertTrue(csv.get(2), csv.get(2).contains(",false,beam,"));
     String md = Files.readString(dir.resolve("report.md"));
     assertTrue(md, md.contains("| flink streaming p2 rocksdb ckpt | 1,000 | 10 | 1,000,000 |"));
     assertTrue(md, md.contains("`0.10 0.20 0.30 1/100 1`"));
@@ -60,6 +60,63 @@ public class ReportTest {
       byte[] bytes = Files.readAllBytes(dir.resolve(png));
       assertTrue(png, bytes.length > 1000 && bytes[1] == 'P' && bytes[2] == 'N' && bytes[3] == 'G');
     }
+  }
+
+  @Test
+  public void comparesBeamRowsWithTheNativeRowOfTheSameSettingAndInput() throws Exception {
+    Report report = new Report(true);
+    report.loadAtStart = "0 0 0 1/1 1";
+    report.loadAtEnd = "0 0 0 1/1 1";
+    report.input = "test input";
+    report.machine = "test";
+    BenchSuite.Config nativeP2 = BenchSuite.Config.nativeFlink(2, true, 5000, "rocksdb");
+    BenchSuite.Config nativeP1 = BenchSuite.Config.nativeFlink(1, true, 0, "heap");
+    BenchSuite.Config beamP2 =
+        BenchSuite.Config.flink(2, true, 5000, "rocksdb")
+            .withArgs("beam p2 state", List.of("--sessionImpl=state"));
+    BenchSuite.Config beamP1 = BenchSuite.Config.flink(1, true, 0, "heap");
+    // Native p2: 1 M records in 100 CPU-s (10 000 per CPU-s); Beam p2: 1 M in 400 (2 500):
+    // 0.25. Native p1 ran on another input: the Beam p1 row has no ratio.
+    report.compared.add(result(nativeP2.label(), nativeP2, 1_000_000, 100_000_000_000L));
+    report.compared.add(result("beam p2 state", beamP2, 1_000_000, 400_000_000_000L));
+    report.compared.add(
+        result(nativeP1.label(), nativeP1, 1_000_000, 50_000_000_000L).with(2000, 10));
+    Result beamP1Row = result(beamP1.label(), beamP1, 1_000_000, 100_000_000_000L);
+    beamP1Row.p.setProperty("sessionEmissions", "300");
+    beamP1Row.p.setProperty("sessionEmissionsBeforeInputEnd", "120");
+    report.compared.add(beamP1Row);
+    Result a1 = result("A", beamP2, 100, 10_000_000_000L);
+    Result b1 = result("B", beamP2, 100, 8_000_000_000L);
+    Result a2 = result("A", beamP2, 100, 12_000_000_000L);
+    Result b2 = result("B", beamP2, 100, 9_000_000_000L);
+    report.abPairs.add(new Report.AbPair("timers-on-heap", 1, a1, b1));
+    report.abPairs.add(new Report.AbPair("timers-on-heap", 2, a2, b2));
+    Path dir = folder.getRoot().toPath();
+    report.write(dir);
+
+    List<String> csv = Files.readAllLines(dir.resolve("costs.csv"));
+    assertEquals(5, csv.size());
+    int columns = Report.COSTS_HEADER.split(",").length;
+    for (String line : csv) {
+      assertEquals(line, columns, line.split(",", -1).length);
+    }
+    assertTrue(
+        csv.get(1), csv.get(1).contains(",flink-native,") && csv.get(1).endsWith(",native,-,,"));
+    assertTrue(csv.get(2), csv.get(2).endsWith(",beam,state,,0.25"));
+    assertTrue(csv.get(4), csv.get(4).endsWith(",beam,windows,120,"));
+    String md = Files.readString(dir.resolve("report.md"));
+    assertTrue(
+        md,
+        md.contains(
+            "| streaming p2 rocksdb ckpt 5 s | Beam, sessionImpl=state | 2,500 | **0.25** |"));
+    assertTrue(
+        md, md.contains("| streaming p1 heap no ckpt | Beam, sessionImpl=windows | 10,000 | - |"));
+    assertTrue(md, md.contains("120 / 300"));
+    // Medians 11 and 8.5 CPU-s; pairs 0.80 and 0.75.
+    assertTrue(md, md.contains("| timers-on-heap | 2 | 11.0 | 8.5 | 0.80, 0.75 | 0.773 |"));
+    List<String> ab = Files.readAllLines(dir.resolve("rocksdb-ab.csv"));
+    assertEquals(3, ab.size());
+    assertTrue(ab.get(2), ab.get(2).startsWith("timers-on-heap,2,12.00,9.00,0.75,"));
   }
 
   @Test

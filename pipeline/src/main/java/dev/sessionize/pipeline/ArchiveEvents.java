@@ -56,6 +56,9 @@ public class ArchiveEvents extends PTransform<PCollection<RawRecord>, PDone> {
   @Override
   public PDone expand(PCollection<RawRecord> records) {
     EventsTable.openOrCreate(catalog, tableName); // fail at launch, and partitioned by day
+    // IcebergIO keeps written files in state between commits: encode them alike in every JVM, or
+    // a restored job cannot read them.
+    StableEncodingSchemas.registerIcebergIo(records.getPipeline());
     IcebergIO.WriteRows write =
         IcebergIO.writeRows(
                 IcebergCatalogConfig.builder()

@@ -34,12 +34,12 @@ final class Preflight {
     List<String> problems = new ArrayList<>();
     Duration timeout = DurationOption.parse(options.getPreflightTimeout());
     if ("kafka".equals(options.getSource())) {
+      KafkaClientProperties client = KafkaClientProperties.of(options.getKafkaPropertiesFile());
       String problem =
-          kafka(
-              options.getBootstrapServers(),
-              KafkaClientProperties.of(options.getKafkaPropertiesFile()),
-              options.getKafkaPropertiesFile(),
-              timeout);
+          kafka(options.getBootstrapServers(), client, options.getKafkaPropertiesFile(), timeout);
+      if (problem == null) {
+        problem = topics(options, client, timeout);
+      }
       if (problem != null) {
         problems.add(problem);
       }
@@ -107,6 +107,35 @@ final class Preflight {
           + " has a setting the Kafka client rejects ("
           + e.getClass().getSimpleName()
           + ")";
+    }
+  }
+
+  /**
+   * The topics: the input topic exists, the dead-letter topic holds the dead letter of any input
+   * record or is created so ({@link DeadLetterTopic#check}).
+   */
+  static String topics(
+      SessionizationPipeline.Options options, KafkaClientProperties client, Duration timeout) {
+    int millis = (int) timeout.getMillis();
+    try (Admin admin = DeadLetterTopic.admin(options.getBootstrapServers(), client, millis)) {
+      return DeadLetterTopic.check(
+          admin,
+          options.getBootstrapServers(),
+          options.getInputTopic(),
+          options.getDeadLetterTopic(),
+          millis);
+    } catch (TimeoutException e) {
+      return unreachable(options.getBootstrapServers(), timeout);
+    } catch (ExecutionException e) {
+      Throwable cause = e.getCause() == null ? e : e.getCause();
+      return "--deadLetterTopic="
+          + options.getDeadLetterTopic()
+          + ": the topics of --inputTopic and --deadLetterTopic could not be checked or created ("
+          + cause.getClass().getSimpleName()
+          + "; --preflight=false skips this check)";
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+      return unreachable(options.getBootstrapServers(), timeout);
     }
   }
 

@@ -17,19 +17,53 @@ import org.apache.beam.sdk.state.ValueState;
 import org.apache.beam.sdk.transforms.DoFn;
 import org.apache.beam.sdk.transforms.PTransform;
 import org.apache.beam.sdk.transforms.ParDo;
+import org.apache.beam.sdk.transforms.SerializableFunction;
 import org.apache.beam.sdk.transforms.WithKeys;
 import org.apache.beam.sdk.values.KV;
 import org.apache.beam.sdk.values.PBegin;
 import org.apache.beam.sdk.values.PCollection;
 import org.apache.beam.sdk.values.TypeDescriptors;
+import org.apache.kafka.clients.consumer.Consumer;
 import org.apache.kafka.clients.consumer.ConsumerConfig;
+import org.apache.kafka.clients.consumer.KafkaConsumer;
+import org.apache.kafka.clients.consumer.OffsetAndMetadata;
+import org.apache.kafka.common.TopicPartition;
 import org.apache.kafka.common.serialization.ByteArrayDeserializer;
 import org.joda.time.Duration;
 import org.joda.time.Instant;
 
 /**
  * Kafka source: the raw record values of a topic with their topic, partition and offset, stamped
- * with event time by {@link EventTimePolicy}; offsets are committed when a checkpoint finalizes.
+ * with event time by {@link EventTimePolicy}; offsets are committed to the consumer group when a
+ * checkpoint finalizes.
+ *
+ * <p><b>Restores on Beam 2.62's FlinkRunner.</b> When a job is restored from a checkpoint or a
+ * savepoint, the runner's split enumerator splits the source again and hands each subtask a fresh
+ * split next to the restored one (apache/beam#31313, #34890, fixed upstream after 2.62 in a runner
+ * version that is not served here). The fresh split has no checkpoint mark, so its reader starts
+ * where the consumer group's committed offsets are; once the restored job has run on, only the
+ * fresh reader's position is checkpointed and only its watermark is emitted for that split. After a
+ * restore of the latest checkpoint the committed offsets are at or behind the restored ones, and
+ * the extra reader only reads again what was read. After a restore of an <em>older</em> checkpoint
+ * or savepoint they are ahead (the run after it committed further): the fresh reader would skip the
+ * records between the two positions, its watermark would make the restored reader's copies of them
+ * late, and its position, not the restored one, would go into the next checkpoint.
+ *
+ * <p>The fix is to make the extra reader start where the restored one does. KafkaIO's reader seeks
+ * its consumer to the checkpointed offset of each partition before it reads anything, and only
+ * then; the job's consumers ({@link CommitRestoredOffsets}) commit that offset to the consumer
+ * group at the seek, so a fresh reader created after it (the runner creates the restored reader
+ * first, in the same subtask) starts from the same offset. Both readers then deliver the same
+ * records in the same order, and {@link DropRereadsFn} passes each offset once, in offset order.
+ * (Keeping the set of offset ranges passed instead would deliver every record once too, but out of
+ * offset order, with the fresh reader's watermark ahead of the records the restored one still has
+ * to deliver: they would be judged late.) A first start does not seek, commits nothing and starts
+ * from the group's committed offsets ({@code --startingOffsets} for a new group) as before.
+ *
+ * <p>Limit: when a job is restored with a different parallelism, a restored split and its fresh
+ * twin can land in different subtasks, where the order of the two starts is not guaranteed; restore
+ * at the parallelism the checkpoint was taken with (rescale once the restored job has completed a
+ * checkpoint, from a savepoint of it).
  */
 public class ReadFromKafka extends PTransform<PBegin, PCollection<RawRecord>> {
   private final String bootstrapServers;
@@ -60,24 +94,27 @@ public class ReadFromKafka extends PTransform<PBegin, PCollection<RawRecord>> {
     this.idleTimeout = idleTimeout;
   }
 
+  /** KafkaIO's read of the topic: raw bytes, event time, offsets committed on finalize. */
+  KafkaIO.Read<byte[], byte[]> read() {
+    return KafkaIO.<byte[], byte[]>read()
+        .withBootstrapServers(bootstrapServers)
+        .withTopic(topic)
+        .withKeyDeserializer(ByteArrayDeserializer.class)
+        .withValueDeserializer(ByteArrayDeserializer.class)
+        .withConsumerConfigUpdates(
+            Map.of(
+                ConsumerConfig.GROUP_ID_CONFIG, groupId,
+                ConsumerConfig.AUTO_OFFSET_RESET_CONFIG, startingOffsets))
+        .withConsumerFactoryFn(new CommitRestoredOffsets(clientProperties, groupId))
+        .withTimestampPolicyFactory(
+            EventTimePolicy.factory(parser, maxOutOfOrderness, idleTimeout, Clock.system()))
+        .commitOffsetsInFinalize();
+  }
+
   @Override
   public PCollection<RawRecord> expand(PBegin input) {
     return input
-        .apply(
-            "ReadKafka",
-            KafkaIO.<byte[], byte[]>read()
-                .withBootstrapServers(bootstrapServers)
-                .withTopic(topic)
-                .withKeyDeserializer(ByteArrayDeserializer.class)
-                .withValueDeserializer(ByteArrayDeserializer.class)
-                .withConsumerConfigUpdates(
-                    Map.of(
-                        ConsumerConfig.GROUP_ID_CONFIG, groupId,
-                        ConsumerConfig.AUTO_OFFSET_RESET_CONFIG, startingOffsets))
-                .withConsumerFactoryFn(clientProperties.consumers())
-                .withTimestampPolicyFactory(
-                    EventTimePolicy.factory(parser, maxOutOfOrderness, idleTimeout, Clock.system()))
-                .commitOffsetsInFinalize())
+        .apply("ReadKafka", read())
         .apply("ToRawRecords", ParDo.of(new ToRawRecordFn()))
         .setCoder(RawRecord.RawRecordCoder.of())
         .apply(
@@ -90,13 +127,13 @@ public class ReadFromKafka extends PTransform<PBegin, PCollection<RawRecord>> {
   }
 
   /**
-   * Passes each offset of a partition once. Beam 2.62's FlinkRunner re-creates a source's splits
-   * when a job is restored from a checkpoint or savepoint, next to the restored ones, so every
-   * partition is then read twice (apache/beam#31313, #34890; measured by {@code FlinkRecoveryIT}:
-   * each rejected record of the restored run reached the dead-letter topic twice). Each reader
-   * reads a partition in offset order, so keeping the highest offset passed per partition (in
-   * checkpointed state, consistent with the source's restored offsets) and dropping anything at or
-   * below it lets each record through exactly once, whichever reader delivers it first.
+   * Passes each offset of a partition once. After a restore, Beam 2.62's FlinkRunner reads every
+   * partition with two readers (see the class comment; measured by {@code FlinkRecoveryIT}: each
+   * rejected record of the restored run reached the dead-letter topic twice). Both start at the
+   * restored offset and read the partition in offset order, so keeping the highest offset passed
+   * per partition (in checkpointed state, consistent with the source's restored offsets) and
+   * dropping anything at or below it lets each record through exactly once, in offset order,
+   * whichever reader delivers it first. The drops are counted in {@code source_rereads_dropped}.
    */
   static class DropRereadsFn extends DoFn<KV<String, RawRecord>, RawRecord> {
     private final Counter dropped = SessionizeMetrics.counter("source_rereads_dropped");
@@ -117,6 +154,55 @@ public class ReadFromKafka extends PTransform<PBegin, PCollection<RawRecord>> {
       }
       highest.write(offset);
       out.output(element.getValue());
+    }
+  }
+
+  /**
+   * KafkaIO's consumer factory for the job's group: consumers with the settings of {@code
+   * --kafkaPropertiesFile} that commit the offset of every seek to the group (see the class
+   * comment). KafkaIO's other consumers (the one that lists partitions, the one that fetches end
+   * offsets, in a group of their own) get plain consumers.
+   */
+  static final class CommitRestoredOffsets
+      implements SerializableFunction<Map<String, Object>, Consumer<byte[], byte[]>> {
+    private static final long serialVersionUID = 1L;
+    private final KafkaClientProperties clientProperties;
+    private final String groupId;
+
+    CommitRestoredOffsets(KafkaClientProperties clientProperties, String groupId) {
+      this.clientProperties = clientProperties;
+      this.groupId = groupId;
+    }
+
+    @Override
+    public Consumer<byte[], byte[]> apply(Map<String, Object> config) {
+      Map<String, Object> merged = clientProperties.merge(config);
+      return groupId.equals(merged.get(ConsumerConfig.GROUP_ID_CONFIG))
+          ? new SeekCommittingConsumer(merged)
+          : new KafkaConsumer<>(merged);
+    }
+  }
+
+  /**
+   * A consumer that commits the offset it is sought to, synchronously, before it returns: KafkaIO's
+   * reader seeks only when it resumes from a checkpoint mark, so the group's committed offsets
+   * become the restored ones before any record is read. Public for KafkaIO's SpEL calls.
+   */
+  public static final class SeekCommittingConsumer extends KafkaConsumer<byte[], byte[]> {
+    SeekCommittingConsumer(Map<String, Object> config) {
+      super(config);
+    }
+
+    @Override
+    public void seek(TopicPartition partition, long offset) {
+      super.seek(partition, offset);
+      commitSync(Map.of(partition, new OffsetAndMetadata(offset)));
+    }
+
+    @Override
+    public void seek(TopicPartition partition, OffsetAndMetadata offsetAndMetadata) {
+      super.seek(partition, offsetAndMetadata);
+      commitSync(Map.of(partition, offsetAndMetadata));
     }
   }
 

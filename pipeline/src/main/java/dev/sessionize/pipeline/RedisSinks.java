@@ -12,6 +12,7 @@ import java.security.GeneralSecurityException;
 import java.security.KeyStore;
 import java.security.cert.Certificate;
 import java.security.cert.CertificateFactory;
+import java.util.Locale;
 import javax.net.ssl.SSLContext;
 import javax.net.ssl.SSLParameters;
 import javax.net.ssl.SSLSocketFactory;
@@ -151,13 +152,15 @@ public final class RedisSinks {
   }
 
   private static PTransform<PCollection<KV<String, String>>, PDone> setWithTtl(
-      Endpoint endpoint, Duration ttl) {
+      Endpoint endpoint, Duration ttl, Duration flushTimeout) {
     return new PTransform<PCollection<KV<String, String>>, PDone>() {
       @Override
       public PDone expand(PCollection<KV<String, String>> writes) {
         writes
             .apply("InGlobalWindow", Window.into(new GlobalWindows()))
-            .apply("SetWithRetry", ParDo.of(new SetWithRetryFn(endpoint, ttl.getMillis())));
+            .apply(
+                "SetWithRetry",
+                ParDo.of(new SetWithRetryFn(endpoint, ttl.getMillis(), flushTimeout.getMillis())));
         return PDone.in(writes.getPipeline());
       }
     };
@@ -169,7 +172,7 @@ public final class RedisSinks {
    * minute never moves it back).
    */
   public static PTransform<PCollection<DashboardMinute>, PDone> dashboard(
-      Endpoint endpoint, Duration ttl) {
+      Endpoint endpoint, Duration ttl, Duration flushTimeout) {
     return new PTransform<PCollection<DashboardMinute>, PDone>() {
       @Override
       public PDone expand(PCollection<DashboardMinute> docs) {
@@ -197,14 +200,14 @@ public final class RedisSinks {
                 minutes.apply("MinutesInGlobalWindow", Window.into(new GlobalWindows())))
             .and(latest)
             .apply("AllKeys", Flatten.pCollections())
-            .apply("SetWithTtl", setWithTtl(endpoint, ttl));
+            .apply("SetWithTtl", setWithTtl(endpoint, ttl, flushTimeout));
       }
     };
   }
 
   /** {@code session:latest:<user_id>} = the JSON of the user's latest session emission. */
   public static PTransform<PCollection<Session>, PDone> latestSessions(
-      Endpoint endpoint, Duration ttl) {
+      Endpoint endpoint, Duration ttl, Duration flushTimeout) {
     return new PTransform<PCollection<Session>, PDone>() {
       @Override
       public PDone expand(PCollection<Session> sessions) {
@@ -215,7 +218,7 @@ public final class RedisSinks {
                         TypeDescriptors.kvs(TypeDescriptors.strings(), TypeDescriptors.strings()))
                     .via((Session s) -> KV.of("session:latest:" + s.userId(), s.toJson())))
             .setCoder(KvCoder.of(StringUtf8Coder.of(), StringUtf8Coder.of()))
-            .apply("SetWithTtl", setWithTtl(endpoint, ttl));
+            .apply("SetWithTtl", setWithTtl(endpoint, ttl, flushTimeout));
       }
     };
   }
@@ -244,8 +247,19 @@ public final class RedisSinks {
    * SET key value PX ttl, keyed by the Redis key. A write that fails is kept in state (only the
    * newest value of a key: every value is a whole document) and retried by a processing-time timer;
    * after a failure, writes of every key of this instance wait for the backoff (100 ms doubling up
-   * to 5 s, Beam's {@link FluentBackoff}) instead of each trying a dead server. Counters: {@code
-   * redis_writes}, {@code redis_write_failures}.
+   * to 5 s, Beam's {@link FluentBackoff}) instead of each trying a dead server.
+   *
+   * <p>When the window ends (the global window: at the end of a bounded input, or when a streaming
+   * job is drained) the runner drops the state, timers included, so a write still pending then is
+   * written in {@link #onWindowExpiration}, retried with the same backoff for up to the flush
+   * timeout (one deadline per DoFn instance, so many pending keys wait once, not each). A write
+   * Redis has not taken by then fails the bundle with one line naming the server and {@code
+   * --redisFlushTimeout}: the job fails (on Flink the drain fails and the job restarts from its
+   * last checkpoint, which still holds the writes) rather than finishing without them.
+   *
+   * <p>Counters: {@code redis_writes} (written), {@code redis_write_failures} (attempts that
+   * failed), {@code redis_write_retries} (attempts of a write that had failed before), {@code
+   * redis_writes_given_up} (pending writes still unwritten at the flush timeout).
    */
   static class SetWithRetryFn extends DoFn<KV<String, String>, Void> {
     private static final Logger LOG = LoggerFactory.getLogger(SetWithRetryFn.class);
@@ -257,12 +271,21 @@ public final class RedisSinks {
 
     private final Endpoint endpoint;
     private final long ttlMillis;
+    private final long flushTimeoutMillis;
     private final Counter writes = SessionizeMetrics.counter("redis_writes");
     private final Counter failures = SessionizeMetrics.counter("redis_write_failures");
+    private final Counter retries = SessionizeMetrics.counter("redis_write_retries");
+    private final Counter givenUp = SessionizeMetrics.counter("redis_writes_given_up");
     private transient JedisPooled jedis;
     private transient BackOff backoff;
     private transient long retryAt;
     private transient boolean down;
+
+    /** When the flush at window expiration stops retrying; 0 while Redis answers. */
+    private transient long flushDeadline;
+
+    private transient int givenUpInBundle;
+    private transient @Nullable String firstGivenUp;
 
     @StateId("pending")
     private final StateSpec<ValueState<KV<String, String>>> pendingSpec =
@@ -271,9 +294,10 @@ public final class RedisSinks {
     @TimerId("retry")
     private final TimerSpec retrySpec = TimerSpecs.timer(TimeDomain.PROCESSING_TIME);
 
-    SetWithRetryFn(Endpoint endpoint, long ttlMillis) {
+    SetWithRetryFn(Endpoint endpoint, long ttlMillis, long flushTimeoutMillis) {
       this.endpoint = endpoint;
       this.ttlMillis = ttlMillis;
+      this.flushTimeoutMillis = flushTimeoutMillis;
     }
 
     @Setup
@@ -289,12 +313,18 @@ public final class RedisSinks {
       }
     }
 
+    @StartBundle
+    public void startBundle() {
+      givenUpInBundle = 0;
+      firstGivenUp = null;
+    }
+
     @ProcessElement
     public void process(
         @Element KV<String, String> write,
         @StateId("pending") ValueState<KV<String, String>> pending,
         @TimerId("retry") Timer retry) {
-      attempt(write, pending, retry);
+      attempt(write, false, pending, retry);
     }
 
     @OnTimer("retry")
@@ -302,39 +332,125 @@ public final class RedisSinks {
         @StateId("pending") ValueState<KV<String, String>> pending, @TimerId("retry") Timer retry) {
       KV<String, String> write = pending.read();
       if (write != null) {
-        attempt(write, pending, retry);
+        attempt(write, true, pending, retry);
+      }
+    }
+
+    /**
+     * The window ends and its state with it: a write still pending is written now, retried with
+     * backoff until the flush deadline; one Redis has not taken by then is counted and fails the
+     * bundle in {@link #finishBundle}.
+     */
+    @OnWindowExpiration
+    public void onWindowExpiration(@StateId("pending") ValueState<KV<String, String>> pending) {
+      KV<String, String> write = pending.read();
+      if (write == null) {
+        return;
+      }
+      if (!flush(write)) {
+        givenUp.inc();
+        if (givenUpInBundle++ == 0) {
+          firstGivenUp = write.getKey();
+        }
+      }
+      pending.clear();
+    }
+
+    @FinishBundle
+    public void finishBundle() {
+      if (givenUpInBundle > 0) {
+        int n = givenUpInBundle;
+        String first = firstGivenUp;
+        givenUpInBundle = 0;
+        firstGivenUp = null;
+        throw new PendingWritesLostException(
+            String.format(
+                Locale.ROOT,
+                "Redis at %s did not take %d pending write%s (%s%s) within"
+                    + " --redisFlushTimeout=%s after the window ended (end of the input or a"
+                    + " drain): failing instead of finishing without them",
+                endpoint,
+                n,
+                n == 1 ? "" : "s",
+                first,
+                n == 1 ? "" : ", ...",
+                DurationOption.format(org.joda.time.Duration.millis(flushTimeoutMillis))));
+      }
+    }
+
+    /** Writes now, retrying with backoff until the flush deadline; false if Redis never took it. */
+    private boolean flush(KV<String, String> write) {
+      BackOff flushBackoff = BACKOFF.backoff();
+      boolean retrying = false;
+      while (true) {
+        if (retrying) {
+          retries.inc();
+        }
+        if (set(write)) {
+          flushDeadline = 0;
+          return true;
+        }
+        long now = System.currentTimeMillis();
+        if (flushDeadline == 0) {
+          flushDeadline = now + flushTimeoutMillis;
+          LOG.warn(
+              "Redis at {} is unreachable while writes are pending at the end of their window:"
+                  + " retrying them for up to {} (--redisFlushTimeout)",
+              endpoint,
+              DurationOption.format(org.joda.time.Duration.millis(flushTimeoutMillis)));
+        }
+        long left = flushDeadline - now;
+        if (left <= 0) {
+          return false;
+        }
+        try {
+          Thread.sleep(Math.min(nextBackOff(flushBackoff), left));
+        } catch (InterruptedException e) {
+          Thread.currentThread().interrupt();
+          return false;
+        }
+        retrying = true;
       }
     }
 
     private void attempt(
-        KV<String, String> write, ValueState<KV<String, String>> pending, Timer retry) {
+        KV<String, String> write,
+        boolean isRetry,
+        ValueState<KV<String, String>> pending,
+        Timer retry) {
       long now = System.currentTimeMillis();
       if (now < retryAt) {
         pending.write(write);
         retry.offset(org.joda.time.Duration.millis(retryAt - now)).setRelative();
         return;
       }
+      if (isRetry) {
+        retries.inc();
+      }
+      if (set(write)) {
+        pending.clear();
+        retryAt = 0;
+      } else {
+        long wait = nextBackOff(backoff);
+        retryAt = now + wait;
+        pending.write(write);
+        retry.offset(org.joda.time.Duration.millis(wait)).setRelative();
+      }
+    }
+
+    /** One SET; true when Redis took it. Logs once when Redis fails and once when it is back. */
+    private boolean set(KV<String, String> write) {
       try {
         jedis.set(write.getKey(), write.getValue(), SetParams.setParams().px(ttlMillis));
         writes.inc();
-        pending.clear();
         if (down) {
           down = false;
           LOG.info("Redis at {} answers again: catching up on the dashboard writes", endpoint);
           backoff = BACKOFF.backoff();
         }
-        retryAt = 0;
+        return true;
       } catch (JedisException e) {
         failures.inc();
-        long wait;
-        try {
-          wait = backoff.nextBackOffMillis();
-        } catch (IOException impossible) {
-          wait = BackOff.STOP;
-        }
-        if (wait == BackOff.STOP) {
-          wait = 5_000;
-        }
         if (!down) {
           down = true;
           // Jedis' messages name the server and the error, never the password.
@@ -344,10 +460,48 @@ public final class RedisSinks {
               e.getClass().getSimpleName(),
               e.getMessage());
         }
-        retryAt = now + wait;
-        pending.write(write);
-        retry.offset(org.joda.time.Duration.millis(wait)).setRelative();
+        return false;
       }
+    }
+
+    private static long nextBackOff(BackOff backoff) {
+      long wait;
+      try {
+        wait = backoff.nextBackOffMillis();
+      } catch (IOException impossible) {
+        wait = BackOff.STOP;
+      }
+      return wait == BackOff.STOP ? 5_000 : wait;
+    }
+  }
+
+  /** Pending Redis writes that could not be written before their window ended. */
+  public static final class PendingWritesLostException extends IllegalStateException {
+    private static final long serialVersionUID = 1L;
+
+    PendingWritesLostException(String message) {
+      super(message);
+    }
+
+    /**
+     * The message of such an exception among the causes of {@code e} (also when a runner carried it
+     * over as text, as in Beam's {@code UserCodeException}), or null.
+     */
+    public static @Nullable String find(Throwable e) {
+      String marker = PendingWritesLostException.class.getName() + ": ";
+      for (Throwable t = e; t != null; t = t.getCause()) {
+        if (t instanceof PendingWritesLostException) {
+          return t.getMessage();
+        }
+        String message = t.getMessage();
+        int at = message == null ? -1 : message.indexOf(marker);
+        if (at >= 0) {
+          String rest = message.substring(at + marker.length());
+          int newline = rest.indexOf('\n');
+          return newline < 0 ? rest : rest.substring(0, newline);
+        }
+      }
+      return null;
     }
   }
 }

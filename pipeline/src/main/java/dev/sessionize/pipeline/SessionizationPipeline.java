@@ -1,5 +1,7 @@
 package dev.sessionize.pipeline;
 
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.sessionize.transforms.Clock;
 import dev.sessionize.transforms.EventParser;
 import dev.sessionize.transforms.ParseEvents;
@@ -24,8 +26,10 @@ import org.apache.beam.sdk.Pipeline;
 import org.apache.beam.sdk.PipelineResult;
 import org.apache.beam.sdk.options.Default;
 import org.apache.beam.sdk.options.Description;
+import org.apache.beam.sdk.options.PipelineOptions;
 import org.apache.beam.sdk.options.PipelineOptionsFactory;
 import org.apache.beam.sdk.transforms.MapElements;
+import org.apache.beam.sdk.util.common.ReflectHelpers;
 import org.apache.beam.sdk.values.PCollection;
 import org.apache.beam.sdk.values.PCollectionTuple;
 import org.apache.beam.sdk.values.TypeDescriptors;
@@ -166,8 +170,9 @@ public final class SessionizationPipeline {
 
     @Description(
         "Write dead letters in Kafka transactions committed with the runner's checkpoints, so a"
-            + " restart never repeats one (readers use isolation.level=read_committed). Needs a"
-            + " runner with checkpoints, e.g. the FlinkRunner with --checkpointingInterval.")
+            + " restart, also from an older checkpoint or savepoint, neither repeats nor loses one"
+            + " (readers use isolation.level=read_committed). Needs a runner with checkpoints,"
+            + " e.g. the FlinkRunner with --checkpointingInterval.")
     @Default.Boolean(false)
     boolean getDeadLetterExactlyOnce();
 
@@ -252,6 +257,16 @@ public final class SessionizationPipeline {
     void setSessionTtl(String value);
 
     @Description(
+        "How long Redis writes still pending when their window ends (at the end of a bounded"
+            + " input, or when a streaming job is drained) are retried while Redis is unreachable;"
+            + " if Redis has not taken them by then, the job fails with one line saying so"
+            + " instead of finishing without them (0s: one attempt).")
+    @Default.String("5m")
+    String getRedisFlushTimeout();
+
+    void setRedisFlushTimeout(String value);
+
+    @Description(
         "Where sessions go: 'file' (JSON lines in --output, every emission) or 'iceberg' (the"
             + " --sessionsTable table in the Hadoop catalog at --warehouse, one row per session).")
     @Default.String("file")
@@ -273,6 +288,15 @@ public final class SessionizationPipeline {
     String getSessionImpl();
 
     void setSessionImpl(String value);
+
+    @Description(
+        "How long the Iceberg sessions sink waits out an unreachable catalog or storage (or any"
+            + " failed commit), retrying with backoff, before it fails the job; keep it below the"
+            + " checkpoint timeout (a waiting commit holds the checkpoint back). 0s: no retry.")
+    @Default.String("5m")
+    String getIcebergMaxOutage();
+
+    void setIcebergMaxOutage(String value);
 
     @Description(
         "Also append every record read (its exact bytes, Kafka position and timestamp, and when"
@@ -391,14 +415,44 @@ public final class SessionizationPipeline {
     return names;
   }
 
+  /**
+   * True on the FlinkRunner with {@code --fasterCopy=true}, checkpoints and the heap state backend:
+   * then a state object the job changes in place is the object a running checkpoint writes. These
+   * are the runner's options, which this module does not compile against: they are read from the
+   * JSON form in which Beam ships options to the workers.
+   */
+  static boolean sharesStateWithCheckpoints(PipelineOptions options) {
+    JsonNode set = OPTIONS_JSON.valueToTree(options).path("options");
+    boolean fasterCopy = set.path("fasterCopy").asBoolean(false);
+    boolean checkpoints = set.path("checkpointingInterval").asLong(-1) > 0;
+    boolean rocksdb = "rocksdb".equalsIgnoreCase(set.path("stateBackend").asText(""));
+    return fasterCopy && checkpoints && !rocksdb;
+  }
+
+  private static final ObjectMapper OPTIONS_JSON =
+      new ObjectMapper()
+          .registerModules(ObjectMapper.findModules(ReflectHelpers.findClassLoader()));
+
   /** The sessions step chosen by {@code --sessionImpl} (validated). */
   static SessionImpl sessionImpl(Options options) {
     return "windows".equals(options.getSessionImpl()) ? SessionImpl.WINDOWS : SessionImpl.STATE;
   }
 
   public static void main(String[] args) {
-    Launched job = launch(args);
-    job.result().waitUntilFinish();
+    Launched job;
+    try {
+      // A runner that runs the job in run() (the FlinkRunner attached) fails here, others below.
+      job = launch(args);
+      job.result().waitUntilFinish();
+    } catch (RuntimeException e) {
+      String lost = RedisSinks.PendingWritesLostException.find(e);
+      if (lost != null) {
+        // Redis writes that could not be written before the end: one line, not a stack trace.
+        System.err.println("sessionize: " + lost);
+        System.exit(1);
+      }
+      throw e;
+    }
     System.out.println(summary(job.result(), job.options()));
   }
 
@@ -452,7 +506,10 @@ public final class SessionizationPipeline {
           .apply(
               "WriteSessions",
               new WriteSessionsToIceberg(
-                  IcebergOptions.catalog(options), options.getSessionsTable(), flush));
+                  IcebergOptions.catalog(options),
+                  options.getSessionsTable(),
+                  flush,
+                  DurationOption.parse(options.getIcebergMaxOutage())));
     } else {
       out.get(SessionizeClickstream.SESSIONS)
           .apply("SessionsToJson", MapElements.into(TypeDescriptors.strings()).via(Session::toJson))
@@ -463,11 +520,17 @@ public final class SessionizationPipeline {
       out.get(SessionizeClickstream.DASHBOARD)
           .apply(
               "WriteDashboard",
-              RedisSinks.dashboard(redis, DurationOption.parse(options.getDashboardTtl())));
+              RedisSinks.dashboard(
+                  redis,
+                  DurationOption.parse(options.getDashboardTtl()),
+                  DurationOption.parse(options.getRedisFlushTimeout())));
       out.get(SessionizeClickstream.SESSIONS)
           .apply(
               "WriteLatestSessions",
-              RedisSinks.latestSessions(redis, DurationOption.parse(options.getSessionTtl())));
+              RedisSinks.latestSessions(
+                  redis,
+                  DurationOption.parse(options.getSessionTtl()),
+                  DurationOption.parse(options.getRedisFlushTimeout())));
     } else {
       out.get(SessionizeClickstream.DASHBOARD)
           .apply(
@@ -485,7 +548,8 @@ public final class SessionizationPipeline {
               options.getBootstrapServers(),
               options.getDeadLetterTopic(),
               options.getDeadLetterExactlyOnce() ? options.getGroupId() + "-dead-letters" : null,
-              kafkaProperties));
+              kafkaProperties,
+              options.getWarehouse()));
     } else {
       deadLetters
           .apply(
@@ -589,12 +653,21 @@ public final class SessionizationPipeline {
         o.getSessionTtl(),
         Duration.standardSeconds(1),
         Duration.standardDays(365));
+    duration(problems, "redisFlushTimeout", o.getRedisFlushTimeout(), Duration.ZERO, ONE_DAY);
     duration(
         problems, "commitInterval", o.getCommitInterval(), Duration.standardSeconds(1), ONE_DAY);
+    duration(problems, "icebergMaxOutage", o.getIcebergMaxOutage(), Duration.ZERO, ONE_DAY);
     range(problems, "maxRecordBytes", o.getMaxRecordBytes(), 1, 16 << 20);
     range(problems, "maxPagesPerSession", o.getMaxPagesPerSession(), 1, 10_000);
     range(problems, "redisPort", o.getRedisPort(), 1, 65_535);
     problems.addAll(SecretOptions.validate(o));
+    if ("windows".equals(o.getSessionImpl()) && sharesStateWithCheckpoints(o)) {
+      problems.add(
+          "--sessionImpl=windows is not safe with --fasterCopy=true on the heap state backend with"
+              + " checkpoints (the session windows change their accumulators in place, which such"
+              + " a checkpoint shares): use --sessionImpl=state, --stateBackend=rocksdb or"
+              + " --fasterCopy=false");
+    }
     if (o.getReportingCurrency() == null || !CURRENCY.matcher(o.getReportingCurrency()).matches()) {
       problems.add(
           "--reportingCurrency="

@@ -30,18 +30,26 @@ import org.joda.time.Duration;
 /**
  * Session rows to the Iceberg {@code sessions} table: the emissions are buffered in state and
  * committed by one writer as one {@link SessionsTable#commit upsert} every {@code commitInterval}
- * of processing time (and when the input ends), so files stay few and each commit is atomic. The
- * commit id is derived from the buffered rows, so a retried firing (same state) is skipped.
+ * of processing time (and when the input ends), so files stay few and each commit is atomic.
+ *
+ * <p>A batch flushed again after a restore (the buffer is part of the checkpoint) cannot roll the
+ * table back, and one that got in is not applied twice: see {@link SessionsTable}. An unreachable
+ * catalog or storage is waited out in place, with backoff, for up to {@code maxOutage} (counter
+ * {@code iceberg_commit_retries}); past it the bundle fails with one line saying so, and the runner
+ * restarts from the last checkpoint.
  */
 public class WriteSessionsToIceberg extends PTransform<PCollection<Session>, PDone> {
   private final IcebergCatalog catalog;
   private final String tableName;
   private final Duration commitInterval;
+  private final SessionsTable.Committer committer;
 
-  WriteSessionsToIceberg(IcebergCatalog catalog, String tableName, Duration commitInterval) {
+  WriteSessionsToIceberg(
+      IcebergCatalog catalog, String tableName, Duration commitInterval, Duration maxOutage) {
     this.catalog = catalog;
     this.tableName = tableName;
     this.commitInterval = commitInterval;
+    this.committer = new SessionsTable.Committer(SessionsTable.STREAM_WRITER, maxOutage);
   }
 
   @Override
@@ -52,7 +60,8 @@ public class WriteSessionsToIceberg extends PTransform<PCollection<Session>, PDo
         .apply(
             "OneWriter", WithKeys.<Integer, Session>of(0).withKeyType(TypeDescriptors.integers()))
         .setCoder(KvCoder.of(VarIntCoder.of(), Session.SessionCoder.of()))
-        .apply("CommitUpserts", ParDo.of(new CommitFn(catalog, tableName, commitInterval)));
+        .apply(
+            "CommitUpserts", ParDo.of(new CommitFn(catalog, tableName, commitInterval, committer)));
     return PDone.in(sessions.getPipeline());
   }
 
@@ -60,8 +69,15 @@ public class WriteSessionsToIceberg extends PTransform<PCollection<Session>, PDo
     private final IcebergCatalog catalog;
     private final String tableName;
     private final Duration commitInterval;
+    private final SessionsTable.Committer committer;
     private final Counter commits = SessionizeMetrics.counter("iceberg_commits");
     private final Counter rows = SessionizeMetrics.counter("iceberg_rows_committed");
+    private final Counter alreadyCommitted =
+        SessionizeMetrics.counter("iceberg_batches_already_committed");
+    private final Counter nothingNew = SessionizeMetrics.counter("iceberg_batches_nothing_new");
+    private final Counter stale = SessionizeMetrics.counter("iceberg_rows_stale_skipped");
+    private final Counter unchanged = SessionizeMetrics.counter("iceberg_rows_unchanged_skipped");
+    private final Counter retries = SessionizeMetrics.counter("iceberg_commit_retries");
     private transient Table table;
 
     @StateId("buffer")
@@ -71,15 +87,27 @@ public class WriteSessionsToIceberg extends PTransform<PCollection<Session>, PDo
     @TimerId("commit")
     private final TimerSpec commitSpec = TimerSpecs.timer(TimeDomain.PROCESSING_TIME);
 
-    CommitFn(IcebergCatalog catalog, String tableName, Duration commitInterval) {
+    CommitFn(
+        IcebergCatalog catalog,
+        String tableName,
+        Duration commitInterval,
+        SessionsTable.Committer committer) {
       this.catalog = catalog;
       this.tableName = tableName;
       this.commitInterval = commitInterval;
+      this.committer = committer;
     }
 
-    @Setup
-    public void setup() {
-      table = SessionsTable.openOrCreate(catalog, tableName);
+    /**
+     * The table, opened on first use and again after a failed attempt (inside the commit's retries:
+     * the catalog may be down).
+     */
+    private Table table(boolean again) {
+      if (table == null || again) {
+        table = null;
+        table = SessionsTable.openOrCreate(catalog, tableName);
+      }
+      return table;
     }
 
     @ProcessElement
@@ -108,10 +136,23 @@ public class WriteSessionsToIceberg extends PTransform<PCollection<Session>, PDo
       List<Session> batch = new ArrayList<>();
       buffer.read().forEach(batch::add);
       if (!batch.isEmpty()) {
-        if (SessionsTable.commit(table, batch, SessionsTable.commitId(batch))) {
-          commits.inc();
-          rows.inc(batch.size());
+        SessionsTable.Outcome outcome =
+            SessionsTable.commit(
+                this::table, batch, SessionsTable.commitId(batch), committer, retries::inc);
+        switch (outcome.result()) {
+          case COMMITTED:
+            commits.inc();
+            rows.inc(outcome.rowsWritten());
+            break;
+          case ALREADY_COMMITTED:
+            alreadyCommitted.inc();
+            break;
+          case NOTHING_NEW:
+            nothingNew.inc();
+            break;
         }
+        stale.inc(outcome.staleRows());
+        unchanged.inc(outcome.unchangedRows());
       }
       buffer.clear();
     }

@@ -13,8 +13,9 @@ import org.joda.time.Instant;
 /**
  * What must come out of a generated stream, computed without the pipeline: each malformed record's
  * reason, the distinct valid events (a repeat of user and event id is a duplicate), their sessions
- * by a sort-and-split on 30-minute gaps ({@link SessionModel}) and the accepted events of each
- * minute. A test adds its hand-made events with {@link #accept}.
+ * by a sort-and-split on 30-minute gaps ({@link SessionModel}, every column of their rows from the
+ * events' JSON) and the accepted events of each minute. A test adds its hand-made events with
+ * {@link #accept}.
  */
 public final class GeneratedExpectations {
   public final List<byte[]> payloads = new ArrayList<>();
@@ -31,16 +32,21 @@ public final class GeneratedExpectations {
       if (r.kind == ClickstreamGenerator.Kind.MALFORMED) {
         reasons.merge(r.expectedReason, 1, Integer::sum);
       } else {
-        accept(r.userId, r.eventId, r.eventTime);
+        accept(r.payload);
       }
     }
   }
 
-  /** A valid event; a repeat of its user and event id is a duplicate and changes nothing. */
-  public void accept(String userId, String eventId, Instant eventTime) {
-    if (distinct.add(userId + "/" + eventId)) {
-      model.accept(userId, eventTime, BoundedWindow.TIMESTAMP_MIN_VALUE);
-      eventsPerMinute.merge(eventTime.getMillis() / 60_000, 1, Integer::sum);
+  /**
+   * A valid event's JSON payload; a repeat of its user and event id is a duplicate and changes
+   * nothing.
+   */
+  public void accept(byte[] payload) {
+    SessionModel.Event event = SessionModel.Event.of(payload);
+    if (event.eventId() == null || distinct.add(event.user() + "/" + event.eventId())) {
+      model.accept(event, BoundedWindow.TIMESTAMP_MIN_VALUE);
+      eventsPerMinute.merge(event.time() / 60_000, 1, Integer::sum);
+      Instant eventTime = new Instant(event.time());
       last = eventTime.isAfter(last) ? eventTime : last;
     }
   }

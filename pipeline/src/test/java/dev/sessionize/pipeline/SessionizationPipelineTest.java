@@ -155,6 +155,10 @@ public class SessionizationPipelineTest {
       {"--maxSessionDuration=60d", "--maxSessionDuration=60d is out of range"},
       {"--maxSessionDuration=forever", "--maxSessionDuration=forever is not valid"},
       {"--redisPort=70000", "--redisPort=70000 is out of range: allowed values are 1 to 65535"},
+      {
+        "--redisFlushTimeout=-1s",
+        "--redisFlushTimeout=-1s is out of range: allowed values are 0s to 1d"
+      },
       {"--reportingCurrency=dollars", "--reportingCurrency=dollars is not valid: use a 3-letter"},
       {"--inputTopic=bad topic", "--inputTopic=bad topic is not a valid Kafka topic name"},
       {"--bootstrapServers=localhost", "--bootstrapServers=localhost is not valid: use host:port"},

@@ -12,7 +12,6 @@ import java.util.Objects;
 import java.util.TreeMap;
 import org.apache.beam.sdk.coders.Coder;
 import org.apache.beam.sdk.coders.CoderRegistry;
-import org.apache.beam.sdk.coders.SerializableCoder;
 import org.apache.beam.sdk.transforms.Combine;
 import org.apache.beam.sdk.transforms.Combine.CombineFn;
 import org.apache.beam.sdk.transforms.DoFn;
@@ -69,7 +68,7 @@ public class AggregateDashboard
         .setCoder(new DashboardAccumulator.Coder())
         .apply("CombineMinute", Combine.globally(new MergeFn()).withoutDefaults())
         .apply("BuildDashboardDocuments", ParDo.of(new BuildDocumentFn(config)))
-        .setCoder(SerializableCoder.of(DashboardMinute.class));
+        .setCoder(DashboardMinute.DashboardMinuteCoder.of());
   }
 
   /**

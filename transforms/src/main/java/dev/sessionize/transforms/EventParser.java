@@ -52,6 +52,38 @@ public final class EventParser implements Serializable {
    * exception named in the detail.
    */
   public Outcome parse(byte[] payload, Instant now) {
+    Remembered last = LAST.get();
+    if (last.payload == payload
+        && last.maxRecordBytes == maxRecordBytes
+        && last.maxFutureSkew.equals(maxFutureSkew)
+        && !now.isBefore(last.now)
+        && last.outcome.reason != Reason.FUTURE_TIMESTAMP) {
+      // The same record (the very array) parsed a moment ago on this thread: the source parsed it
+      // to stamp its event time, and the parse step runs next, chained after the source. A later
+      // processing time changes nothing but FUTURE_TIMESTAMP, which is parsed again.
+      return last.outcome;
+    }
+    Outcome outcome = parseUnremembered(payload, now);
+    last.payload = payload;
+    last.maxRecordBytes = maxRecordBytes;
+    last.maxFutureSkew = maxFutureSkew;
+    last.now = now;
+    last.outcome = outcome;
+    return outcome;
+  }
+
+  /** The last record parsed on a thread, by identity. */
+  private static final class Remembered {
+    byte @Nullable [] payload;
+    int maxRecordBytes;
+    Duration maxFutureSkew = Duration.ZERO;
+    Instant now = new Instant(Long.MAX_VALUE);
+    Outcome outcome = Outcome.reject(Reason.MALFORMED_JSON, "", null, null);
+  }
+
+  private static final ThreadLocal<Remembered> LAST = ThreadLocal.withInitial(Remembered::new);
+
+  private Outcome parseUnremembered(byte[] payload, Instant now) {
     try {
       return parseChecked(payload, now);
     } catch (RuntimeException e) {
@@ -278,6 +310,10 @@ public final class EventParser implements Serializable {
     Instant value;
     if (node.isTextual()) {
       String text = node.textValue();
+      long fast = fastIsoMillis(text);
+      if (fast >= 0) {
+        return new TimestampOrError(new Instant(fast), null);
+      }
       try {
         OffsetDateTime parsed = OffsetDateTime.parse(text, ISO_WITH_OFFSET);
         java.time.Instant instant = parsed.toInstant();
@@ -314,6 +350,111 @@ public final class EventParser implements Serializable {
           "must be an ISO-8601 string or epoch milliseconds, got " + typeOf(node));
     }
     return new TimestampOrError(value, null);
+  }
+
+  /**
+   * The epoch milliseconds of the common form {@code yyyy-MM-ddTHH:mm:ss[.f{1,9}](Z|±HH:mm)} at or
+   * after 1970, or -1 for anything else (then {@link DateTimeFormatter#ISO_OFFSET_DATE_TIME}
+   * decides, with its error messages). Same result as that formatter where it answers (strict
+   * calendar checks, sub-millisecond digits truncated), at a fraction of its cost: the profile
+   * showed the formatter at a fifth of the source's and parser's time. {@code EventParserTest}
+   * compares the two on random strings.
+   */
+  static long fastIsoMillis(String s) {
+    int n = s.length();
+    if (n < 20
+        || n > 35
+        || s.charAt(4) != '-'
+        || s.charAt(7) != '-'
+        || s.charAt(10) != 'T'
+        || s.charAt(13) != ':'
+        || s.charAt(16) != ':') {
+      return -1;
+    }
+    int year = digits(s, 0, 4);
+    int month = digits(s, 5, 2);
+    int day = digits(s, 8, 2);
+    int hour = digits(s, 11, 2);
+    int minute = digits(s, 14, 2);
+    int second = digits(s, 17, 2);
+    if (year < 1970 || month < 1 || month > 12 || day < 1 || hour > 23 || minute > 59) {
+      return -1;
+    }
+    if (hour < 0 || minute < 0 || second < 0 || second > 59 || day > daysInMonth(year, month)) {
+      return -1;
+    }
+    int i = 19;
+    long millis = 0;
+    if (s.charAt(i) == '.') {
+      int start = ++i;
+      while (i < n && s.charAt(i) >= '0' && s.charAt(i) <= '9') {
+        i++;
+      }
+      int count = i - start;
+      if (count < 1 || count > 9) {
+        return -1;
+      }
+      for (int k = 0; k < 3; k++) {
+        millis = millis * 10 + (k < count ? s.charAt(start + k) - '0' : 0);
+      }
+    }
+    int offsetSeconds;
+    if (i == n - 1 && s.charAt(i) == 'Z') {
+      offsetSeconds = 0;
+    } else if (i == n - 6 && (s.charAt(i) == '+' || s.charAt(i) == '-') && s.charAt(i + 3) == ':') {
+      int oh = digits(s, i + 1, 2);
+      int om = digits(s, i + 4, 2);
+      if (oh < 0 || om < 0 || om > 59 || oh > 18 || (oh == 18 && om > 0)) {
+        return -1;
+      }
+      offsetSeconds = (oh * 3600 + om * 60) * (s.charAt(i) == '-' ? -1 : 1);
+    } else {
+      return -1;
+    }
+    long days = daysFromCivil(year, month, day);
+    long epochSecond = days * 86_400L + hour * 3600L + minute * 60L + second - offsetSeconds;
+    if (epochSecond < 0) {
+      return -1; // before 1970 once the offset is applied: the slow path says so
+    }
+    return epochSecond * 1000 + millis;
+  }
+
+  /** The value of {@code len} ASCII digits at {@code at}, or -1. */
+  private static int digits(String s, int at, int len) {
+    int v = 0;
+    for (int k = at; k < at + len; k++) {
+      char c = s.charAt(k);
+      if (c < '0' || c > '9') {
+        return -1;
+      }
+      v = v * 10 + (c - '0');
+    }
+    return v;
+  }
+
+  private static int daysInMonth(int year, int month) {
+    switch (month) {
+      case 2:
+        boolean leap = (year % 4 == 0 && year % 100 != 0) || year % 400 == 0;
+        return leap ? 29 : 28;
+      case 4:
+      case 6:
+      case 9:
+      case 11:
+        return 30;
+      default:
+        return 31;
+    }
+  }
+
+  /** Days since 1970-01-01 of a proleptic Gregorian date (H. Hinnant's days_from_civil). */
+  private static long daysFromCivil(int year, int month, int day) {
+    int y = month <= 2 ? year - 1 : year;
+    int era = Math.floorDiv(y, 400);
+    int yoe = y - era * 400;
+    int doy = (153 * (month + (month > 2 ? -3 : 9)) + 2) / 5 + day - 1;
+    int doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    return era * 146_097L + doe - 719_468L;
   }
 
   private static AmountOrError parseAmount(JsonNode node) {

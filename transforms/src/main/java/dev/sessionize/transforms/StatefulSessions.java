@@ -12,6 +12,7 @@ import java.io.InputStream;
 import java.io.OutputStream;
 import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.Comparator;
 import java.util.HashMap;
 import java.util.List;
@@ -49,11 +50,11 @@ import org.joda.time.Instant;
  * one state value and one event-time timer.
  *
  * <p>The value holds the user's sessions that are still open (each a {@link SessionAccumulator} and
- * two flags), the event ids seen within the dedup retention, and the emitted, not yet final
- * sessions with their versions; the timer is armed at the earliest deadline among them (a session's
- * end of window, its expiry, an id's retention) and re-armed when it fires, never moved for an
- * event whose deadlines are later. Each event is read once: the lateness check, dedup, the merge,
- * and the pane if one is due.
+ * whether its end-of-window row is due), the event ids seen within the dedup retention, and the
+ * emitted, not yet final sessions with their versions; the timer is armed at the earliest deadline
+ * among them (a session's end of window, its expiry, an id's retention) and re-armed when it fires,
+ * never moved for an event whose deadlines are later. Each event is read once: the lateness check,
+ * dedup, the merge, and the pane if one is due.
  *
  * <p><b>The same rows as the windows.</b> {@link Sessionize} is the reference: Beam's session
  * windows ({@link CappedSessions}) with the watermark trigger, late firings per element,
@@ -77,13 +78,15 @@ import org.joda.time.Instant;
  *
  * {@code SessionsDifferentialTest} checks this on a thousand seeded random streams.
  *
- * <p><b>Where it decides otherwise, on purpose.</b> A session whose expiry is at or before the
- * event's {@link ClickEvent#gateWatermark()} (the lateness gate's horizon, judged from the event's
+ * <p><b>Where it decides otherwise, on purpose.</b> A session whose expiry is before the event's
+ * {@link ClickEvent#gateWatermark()} (the lateness gate's horizon, judged from the event's
  * partition) is final for that event: the event does not join it even if the runner's watermark has
- * not yet reached that expiry. So whether a late event joins a session or starts a new one depends
- * only on the partition's records, not on how fast the job ran; Beam's windows would join them
- * while the watermark lags. Without a gate horizon (tests that feed events straight in) the two
- * agree exactly.
+ * not yet reached that expiry. This is decided per event (an event from a partition that is behind
+ * may still join it), so it only matters for users whose events come from one partition, where it
+ * makes the output a function of the partition's records. So whether a late event joins a session
+ * or starts a new one depends only on the partition's records, not on how fast the job ran; Beam's
+ * windows would join them while the watermark lags. Without a gate horizon (tests that feed events
+ * straight in) the two agree exactly.
  *
  * <p><b>State values are never changed in place.</b> A value read from state is copied before it is
  * changed (accumulators included), so a runner that shares state objects with a running snapshot
@@ -212,14 +215,19 @@ public class StatefulSessions extends PTransform<PCollection<ClickEvent>, PColle
       }
       UserSessions stored = state.read();
       String eventId = event.eventId();
-      if (eventId != null && stored != null && stored.seen.containsKey(eventId)) {
-        duplicates.inc();
-        return;
+      if (eventId != null && stored != null) {
+        long seenAt = stored.seen.timeOf(eventId);
+        // An id is forgotten once the watermark passes its event time + the retention, whenever
+        // the timer gets to removing it.
+        if (seenAt != Long.MIN_VALUE && seenAt + retentionMillis >= watermark) {
+          duplicates.inc();
+          return;
+        }
       }
       accepted.inc();
       UserSessions user = stored == null ? new UserSessions() : stored.copy();
       if (eventId != null) {
-        user.seen.put(eventId, t);
+        user.seen = user.seen.with(eventId, t);
       }
       long horizon = Math.max(watermark, event.gateWatermark());
       Added added = addEvent(user, event, horizon);
@@ -263,7 +271,7 @@ public class StatefulSessions extends PTransform<PCollection<ClickEvent>, PColle
         }
         i++;
       }
-      user.seen.values().removeIf(time -> time + retentionMillis < watermark);
+      user.seen = user.seen.withoutExpired(watermark, retentionMillis);
       if (user.isEmpty()) {
         state.clear();
         return;
@@ -283,18 +291,16 @@ public class StatefulSessions extends PTransform<PCollection<ClickEvent>, PColle
     private Added addEvent(UserSessions user, ClickEvent event, long horizon) {
       long t = event.timestamp().getMillis();
       List<Span> spans = new ArrayList<>(user.sessions.size() + 1);
-      for (int i = 0; i < user.sessions.size(); i++) {
-        Open session = user.sessions.get(i);
-        if (!session.closed && session.expiry(gapMillis, allowedLatenessMillis) < horizon) {
-          // Expired for this event, though the watermark has not closed it yet: it never grows.
-          session = session.closedForGood();
-          user.sessions.set(i, session);
+      for (Open session : user.sessions) {
+        if (session.expiry(gapMillis, allowedLatenessMillis) < horizon) {
+          // Expired for this event (its partition's stream time says so), though the watermark
+          // has not closed it yet: the event does not join it. Decided per event, not kept: a
+          // user's events from a partition that is behind may still join it, as the windows do.
           closedByGate.inc();
+          continue;
         }
-        if (!session.closed) {
-          spans.add(
-              new Span(session.acc.startMillis(), session.acc.endMillis() + gapMillis, session));
-        }
+        spans.add(
+            new Span(session.acc.startMillis(), session.acc.endMillis() + gapMillis, session));
       }
       Span own = new Span(t, t + gapMillis, null);
       spans.add(own);
@@ -315,7 +321,7 @@ public class StatefulSessions extends PTransform<PCollection<ClickEvent>, PColle
         }
       }
       acc.add(event);
-      Open session = new Open(acc, true, false);
+      Open session = new Open(acc, true);
       user.sessions.add(session);
       user.sessions.sort(BY_START);
       return new Added(session, group.size() == 1);
@@ -378,8 +384,10 @@ public class StatefulSessions extends PTransform<PCollection<ClickEvent>, PColle
           next = Math.min(next, s.endOfWindow(gapMillis));
         }
       }
-      for (long time : user.seen.values()) {
-        next = Math.min(next, alignUp(time + retentionMillis));
+      // The ids need the timer only once no session will fire it: expired ids are removed
+      // whenever it fires, and a lookup ignores them until then.
+      if (user.sessions.isEmpty() && !user.seen.isEmpty()) {
+        next = Math.min(next, alignUp(user.seen.latest() + retentionMillis));
       }
       if (next != Long.MAX_VALUE && (user.timerAt == Long.MIN_VALUE || next < user.timerAt)) {
         deadline.withNoOutputTimestamp().set(new Instant(next));
@@ -416,18 +424,16 @@ public class StatefulSessions extends PTransform<PCollection<ClickEvent>, PColle
   }
 
   /**
-   * One open session: its accumulator (never changed once in state), whether it holds events not
-   * yet emitted (its end-of-window pane is due), and whether a later event found it expired.
+   * One open session: its accumulator (never changed once in state) and whether it holds events not
+   * yet emitted (its end-of-window pane is due).
    */
   static final class Open {
     final SessionAccumulator acc;
     final boolean pending;
-    final boolean closed;
 
-    Open(SessionAccumulator acc, boolean pending, boolean closed) {
+    Open(SessionAccumulator acc, boolean pending) {
       this.acc = acc;
       this.pending = pending;
-      this.closed = closed;
     }
 
     /** The window's max timestamp: the last event time + gap - 1 ms. */
@@ -441,11 +447,7 @@ public class StatefulSessions extends PTransform<PCollection<ClickEvent>, PColle
     }
 
     Open fired() {
-      return new Open(acc, false, closed);
-    }
-
-    Open closedForGood() {
-      return new Open(acc, pending, true);
+      return new Open(acc, false);
     }
   }
 
@@ -455,7 +457,7 @@ public class StatefulSessions extends PTransform<PCollection<ClickEvent>, PColle
     final List<Open> sessions;
 
     /** Event ids seen (accepted), with their event time. */
-    final Map<String, Long> seen;
+    SeenIds seen;
 
     /** Emitted, not final sessions: [start, end, version] ({@link TrackSessionVersions}). */
     final List<long[]> emitted;
@@ -464,23 +466,22 @@ public class StatefulSessions extends PTransform<PCollection<ClickEvent>, PColle
     long timerAt = Long.MIN_VALUE;
 
     UserSessions() {
-      this(new ArrayList<>(2), new HashMap<>(), new ArrayList<>(1));
+      this(new ArrayList<>(2), SeenIds.NONE, new ArrayList<>(1));
     }
 
-    private UserSessions(List<Open> sessions, Map<String, Long> seen, List<long[]> emitted) {
+    private UserSessions(List<Open> sessions, SeenIds seen, List<long[]> emitted) {
       this.sessions = sessions;
       this.seen = seen;
       this.emitted = emitted;
     }
 
-    /** A copy to change: the lists and map are new; sessions are replaced, never changed. */
+    /** A copy to change: the lists are new; sessions and the ids are replaced, never changed. */
     UserSessions copy() {
       List<long[]> emittedCopy = new ArrayList<>(emitted.size());
       for (long[] e : emitted) {
         emittedCopy.add(e.clone());
       }
-      UserSessions copy =
-          new UserSessions(new ArrayList<>(sessions), new HashMap<>(seen), emittedCopy);
+      UserSessions copy = new UserSessions(new ArrayList<>(sessions), seen, emittedCopy);
       copy.timerAt = timerAt;
       return copy;
     }
@@ -506,14 +507,10 @@ public class StatefulSessions extends PTransform<PCollection<ClickEvent>, PColle
         buffer.write(LAYOUT_1);
         Wire.writeVarInt(value.sessions.size(), buffer);
         for (Open s : value.sessions) {
-          buffer.write((s.pending ? 1 : 0) | (s.closed ? 2 : 0));
+          buffer.write(s.pending ? 1 : 0);
           SessionAccumulator.Coder.encodeUnbuffered(s.acc, buffer);
         }
-        Wire.writeVarInt(value.seen.size(), buffer);
-        for (Map.Entry<String, Long> e : value.seen.entrySet()) {
-          Wire.writeString(e.getKey(), buffer);
-          Wire.writeSignedVarLong(e.getValue(), buffer);
-        }
+        value.seen.encode(buffer);
         Wire.writeVarInt(value.emitted.size(), buffer);
         for (long[] e : value.emitted) {
           Wire.writeSignedVarLong(e[0], buffer);
@@ -537,13 +534,9 @@ public class StatefulSessions extends PTransform<PCollection<ClickEvent>, PColle
           if (flags < 0) {
             throw new IOException("truncated user sessions");
           }
-          sessions.add(new Open(accumulators.decode(in), (flags & 1) != 0, (flags & 2) != 0));
+          sessions.add(new Open(accumulators.decode(in), (flags & 1) != 0));
         }
-        int ids = Wire.readVarInt(in);
-        Map<String, Long> seen = new HashMap<>(Math.max(4, ids * 2));
-        for (int i = 0; i < ids; i++) {
-          seen.put(Wire.readString(in), Wire.readSignedVarLong(in));
-        }
+        SeenIds seen = SeenIds.decode(in);
         int emittedCount = Wire.readVarInt(in);
         List<long[]> emitted = new ArrayList<>(emittedCount + 1);
         for (int i = 0; i < emittedCount; i++) {
@@ -568,6 +561,115 @@ public class StatefulSessions extends PTransform<PCollection<ClickEvent>, PColle
       public int hashCode() {
         return maxPages;
       }
+    }
+  }
+
+  /**
+   * The ids a user's accepted events carried, with their event times: two arrays sorted by id,
+   * never changed (a change makes new arrays), so a copy of the state value shares them.
+   */
+  static final class SeenIds {
+    static final SeenIds NONE = new SeenIds(new String[0], new long[0]);
+
+    private final String[] ids;
+    private final long[] times;
+
+    private SeenIds(String[] ids, long[] times) {
+      this.ids = ids;
+      this.times = times;
+    }
+
+    int size() {
+      return ids.length;
+    }
+
+    boolean isEmpty() {
+      return ids.length == 0;
+    }
+
+    /** The event time the id was seen with, or {@link Long#MIN_VALUE}. */
+    long timeOf(String id) {
+      int at = Arrays.binarySearch(ids, id);
+      return at >= 0 ? times[at] : Long.MIN_VALUE;
+    }
+
+    SeenIds with(String id, long time) {
+      int at = Arrays.binarySearch(ids, id);
+      if (at >= 0) {
+        long[] newTimes = times.clone();
+        newTimes[at] = time;
+        return new SeenIds(ids, newTimes);
+      }
+      int insert = -at - 1;
+      String[] newIds = new String[ids.length + 1];
+      long[] newTimes = new long[ids.length + 1];
+      System.arraycopy(ids, 0, newIds, 0, insert);
+      System.arraycopy(times, 0, newTimes, 0, insert);
+      newIds[insert] = id;
+      newTimes[insert] = time;
+      System.arraycopy(ids, insert, newIds, insert + 1, ids.length - insert);
+      System.arraycopy(times, insert, newTimes, insert + 1, ids.length - insert);
+      return new SeenIds(newIds, newTimes);
+    }
+
+    /** Without the ids whose event time + retention the watermark has passed. */
+    SeenIds withoutExpired(long watermark, long retentionMillis) {
+      int kept = 0;
+      for (long t : times) {
+        kept += t + retentionMillis < watermark ? 0 : 1;
+      }
+      if (kept == ids.length) {
+        return this;
+      }
+      String[] newIds = new String[kept];
+      long[] newTimes = new long[kept];
+      int k = 0;
+      for (int i = 0; i < ids.length; i++) {
+        if (times[i] + retentionMillis >= watermark) {
+          newIds[k] = ids[i];
+          newTimes[k++] = times[i];
+        }
+      }
+      return new SeenIds(newIds, newTimes);
+    }
+
+    long latest() {
+      long latest = Long.MIN_VALUE;
+      for (long t : times) {
+        latest = Math.max(latest, t);
+      }
+      return latest;
+    }
+
+    /** The ids as a map, for tests. */
+    Map<String, Long> asMap() {
+      Map<String, Long> map = new java.util.TreeMap<>();
+      for (int i = 0; i < ids.length; i++) {
+        map.put(ids[i], times[i]);
+      }
+      return map;
+    }
+
+    void encode(OutputStream out) throws IOException {
+      Wire.writeVarInt(ids.length, out);
+      for (int i = 0; i < ids.length; i++) {
+        Wire.writeString(ids[i], out);
+        Wire.writeSignedVarLong(times[i], out);
+      }
+    }
+
+    static SeenIds decode(InputStream in) throws IOException {
+      int n = Wire.readVarInt(in);
+      if (n == 0) {
+        return NONE;
+      }
+      String[] ids = new String[n];
+      long[] times = new long[n];
+      for (int i = 0; i < n; i++) {
+        ids[i] = Wire.readString(in);
+        times[i] = Wire.readSignedVarLong(in);
+      }
+      return new SeenIds(ids, times); // written in id order
     }
   }
 }

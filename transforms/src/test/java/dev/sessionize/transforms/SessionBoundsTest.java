@@ -129,6 +129,26 @@ public class SessionBoundsTest {
    */
   @Test
   public void aBotForThreeDaysGetsOneSessionPerDayWithCappedPages() {
+    botForThreeDays(SessionImpl.WINDOWS);
+  }
+
+  @Test
+  public void aBotForThreeDaysGetsOneSessionPerDayWithCappedPagesInKeyedState() {
+    botForThreeDays(SessionImpl.STATE);
+  }
+
+  /** The sessions of {@code events} from either implementation of the sessions step. */
+  private static PCollection<Session> sessions(
+      PCollection<ClickEvent> events, SessionizeConfig config, SessionImpl impl) {
+    return impl == SessionImpl.STATE
+        ? events.apply(StatefulSessions.of(config)).get(StatefulSessions.SESSIONS)
+        : events
+            .apply(DedupEvents.of(config))
+            .get(DedupEvents.ACCEPTED)
+            .apply(Sessionize.of(config));
+  }
+
+  private void botForThreeDays(SessionImpl impl) {
     SessionizeConfig config = TestEvents.config();
     int step = 10; // seconds between events
     int perDay = 24 * 3600 / step;
@@ -150,10 +170,7 @@ public class SessionBoundsTest {
               .addElements(events.get(0), rest(events));
     }
     PCollection<Session> finals =
-        p.apply(stream.advanceWatermarkToInfinity())
-            .apply(DedupEvents.of(config))
-            .get(DedupEvents.ACCEPTED)
-            .apply(Sessionize.of(config))
+        sessions(p.apply(stream.advanceWatermarkToInfinity()), config, impl)
             .apply(Filter.by(Session::isFinal));
     PAssert.that(finals)
         .satisfies(
@@ -200,6 +217,15 @@ public class SessionBoundsTest {
    */
   @Test
   public void dedupIdsExpireAfterTheRetentionSoAReturningIdIsAcceptedAgain() {
+    dedupIdsExpire(SessionImpl.WINDOWS);
+  }
+
+  @Test
+  public void dedupIdsExpireAfterTheRetentionInKeyedState() {
+    dedupIdsExpire(SessionImpl.STATE);
+  }
+
+  private void dedupIdsExpire(SessionImpl impl) {
     SessionizeConfig config = TestEvents.config();
     int seconds = 90 * 60;
     int batch = 300;
@@ -221,7 +247,12 @@ public class SessionBoundsTest {
                   t0.plus(Duration.standardSeconds(from)).minus(Duration.standardMinutes(5)))
               .addElements(events.get(0), rest(events));
     }
-    p.apply(stream.advanceWatermarkToInfinity()).apply(DedupEvents.of(config));
+    PCollection<ClickEvent> events = p.apply(stream.advanceWatermarkToInfinity());
+    if (impl == SessionImpl.STATE) {
+      events.apply(StatefulSessions.of(config));
+    } else {
+      events.apply(DedupEvents.of(config));
+    }
     PipelineResult result = p.run();
     result.waitUntilFinish();
     assertEquals(seconds, SessionizeMetrics.read(result, "accepted"));

@@ -18,6 +18,7 @@ import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ConcurrentLinkedQueue;
 import org.apache.beam.runners.direct.DirectOptions;
 import org.apache.beam.sdk.Pipeline;
+import org.apache.beam.sdk.options.PipelineOptions;
 import org.apache.beam.sdk.options.PipelineOptionsFactory;
 import org.apache.beam.sdk.transforms.DoFn;
 import org.apache.beam.sdk.transforms.ParDo;
@@ -43,6 +44,14 @@ import org.junit.runners.JUnit4;
  */
 @RunWith(JUnit4.class)
 public class SessionsDifferentialTest {
+  /** The DirectRunner, with its checks off (the other tests run them on both steps). */
+  private static PipelineOptions direct() {
+    DirectOptions options = PipelineOptionsFactory.as(DirectOptions.class);
+    options.setEnforceImmutability(false);
+    options.setEnforceEncodability(false);
+    return options;
+  }
+
   private static final Map<String, Queue<String>> OUTPUT = new ConcurrentHashMap<>();
 
   private static final int SEEDS = Integer.getInteger("sessionize.differential.seeds", 1000);
@@ -54,7 +63,7 @@ public class SessionsDifferentialTest {
   public void sameRowsAsSessionWindowsWithTheSpecsSessionCap() {
     int chunk = 250;
     for (int first = 0; first < SEEDS; first += chunk) {
-      compare("cap24h", first, Math.min(chunk, SEEDS - first), TestEvents.config());
+      compare("cap24h", first, Math.min(chunk, SEEDS - first), TestEvents.config(), direct());
     }
   }
 
@@ -62,7 +71,7 @@ public class SessionsDifferentialTest {
   public void sameRowsAsSessionWindowsWhenBotsAreCutEveryTwoHours() {
     SessionizeConfig config =
         TestEvents.config().toBuilder().setMaxSessionDuration(Duration.standardHours(2)).build();
-    compare("cap2h", 100_000, Math.max(1, SEEDS / 4), config);
+    compare("cap2h", 100_000, Math.max(1, SEEDS / 4), config, direct());
   }
 
   @Test
@@ -70,17 +79,16 @@ public class SessionsDifferentialTest {
     // Much late data within the lateness: merges of emitted sessions, moved starts, late panes.
     SessionizeConfig config =
         TestEvents.config().toBuilder().setAllowedLateness(Duration.standardHours(3)).build();
-    compare("lateness3h", 200_000, Math.max(1, SEEDS / 4), config);
+    compare("lateness3h", 200_000, Math.max(1, SEEDS / 4), config, direct());
   }
 
-  /** Runs seeds {@code [first, first + count)} through both steps and compares per seed. */
-  static void compare(String name, long first, int count, SessionizeConfig config) {
+  /**
+   * Runs seeds {@code [first, first + count)} through both steps on the runner of {@code options}
+   * and compares per seed.
+   */
+  public static void compare(
+      String name, long first, int count, SessionizeConfig config, PipelineOptions options) {
     String run = name + "-" + first;
-    DirectOptions options = PipelineOptionsFactory.as(DirectOptions.class);
-    // Both steps are checked for immutability and encodability by the other tests; here the
-    // thousand streams are what counts.
-    options.setEnforceImmutability(false);
-    options.setEnforceEncodability(false);
     Pipeline p = Pipeline.create(options);
     List<SessionScenarios.Step> scenario = SessionScenarios.steps(first, count, PER_STREAM, config);
     int steps = scenario.size();

@@ -3,24 +3,33 @@ package dev.sessionize.transforms.model;
 import com.fasterxml.jackson.core.JsonGenerator;
 import com.google.auto.value.AutoValue;
 import java.io.IOException;
-import java.io.Serializable;
+import java.io.InputStream;
+import java.io.OutputStream;
 import java.io.StringWriter;
 import java.io.UncheckedIOException;
 import java.math.BigDecimal;
+import java.math.BigInteger;
+import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
+import java.util.TreeMap;
+import org.apache.beam.sdk.coders.CoderProvider;
+import org.apache.beam.sdk.coders.CoderProviders;
+import org.apache.beam.sdk.coders.CustomCoder;
+import org.apache.beam.sdk.coders.DefaultCoder;
+import org.apache.beam.sdk.values.TypeDescriptor;
 import org.checkerframework.checker.nullness.qual.Nullable;
 import org.joda.time.Instant;
 import org.joda.time.format.DateTimeFormat;
 import org.joda.time.format.DateTimeFormatter;
 
 /**
- * One firing of a dashboard window: the document stored at {@code dash:minute:<minute>}. One of
- * these per window per firing, so it uses Java serialization (not a hot path).
+ * One firing of a dashboard window: the document stored at {@code dash:minute:<minute>}. Encoded by
+ * {@link DashboardMinuteCoder} (no Java serialization).
  */
 @AutoValue
-public abstract class DashboardMinute implements Serializable {
-  private static final long serialVersionUID = 1L;
+@DefaultCoder(DashboardMinute.DashboardMinuteCoder.class)
+public abstract class DashboardMinute {
   private static final DateTimeFormatter MINUTE =
       DateTimeFormat.forPattern("yyyy-MM-dd'T'HH:mm'Z'").withZoneUTC();
   private static final String KEY_PREFIX = "dash:minute:";
@@ -89,6 +98,8 @@ public abstract class DashboardMinute implements Serializable {
   public static Builder builder() {
     return new AutoValue_DashboardMinute.Builder();
   }
+
+  public abstract Builder toBuilder();
 
   /** The document of the spec. */
   public String toJson() {
@@ -163,9 +174,7 @@ public abstract class DashboardMinute implements Serializable {
 
   /** A page and its views in the window. */
   @AutoValue
-  public abstract static class PageViews implements Serializable {
-    private static final long serialVersionUID = 1L;
-
+  public abstract static class PageViews {
     public abstract String page();
 
     public abstract long views();
@@ -173,5 +182,90 @@ public abstract class DashboardMinute implements Serializable {
     public static PageViews of(String page, long views) {
       return new AutoValue_DashboardMinute_PageViews(page, views);
     }
+  }
+
+  /**
+   * Hand-written coder: the window start and the update time as signed varints of epoch millis,
+   * counts as varints, the revenue as its scale and unscaled bytes, then the top pages in order and
+   * the two count maps in key order (decoded into sorted maps, as {@code AggregateDashboard} builds
+   * them).
+   */
+  public static final class DashboardMinuteCoder extends CustomCoder<DashboardMinute> {
+    private static final DashboardMinuteCoder INSTANCE = new DashboardMinuteCoder();
+
+    public static DashboardMinuteCoder of() {
+      return INSTANCE;
+    }
+
+    /** What {@code @DefaultCoder} looks up: this coder for {@link DashboardMinute}. */
+    public static CoderProvider getCoderProvider() {
+      return CoderProviders.forCoder(TypeDescriptor.of(DashboardMinute.class), INSTANCE);
+    }
+
+    @Override
+    public void encode(DashboardMinute d, OutputStream out) throws IOException {
+      Wire.writeInstant(d.windowStart(), out);
+      Wire.writeVarLong(d.events(), out);
+      Wire.writeVarLong(d.pageViews(), out);
+      Wire.writeVarLong(d.clicks(), out);
+      Wire.writeVarLong(d.purchases(), out);
+      Wire.writeVarInt(d.revenue().scale(), out);
+      Wire.writeBytes(d.revenue().unscaledValue().toByteArray(), out);
+      Wire.writeVarLong(d.uniqueUsers(), out);
+      Wire.writeVarLong(d.sessionsStarted(), out);
+      Wire.writeVarInt(d.topPages().size(), out);
+      for (PageViews p : d.topPages()) {
+        Wire.writeString(p.page(), out);
+        Wire.writeVarLong(p.views(), out);
+      }
+      writeCounts(d.byCountry(), out);
+      writeCounts(d.byDevice(), out);
+      Wire.writeInstant(d.updatedAt(), out);
+    }
+
+    @Override
+    public DashboardMinute decode(InputStream in) throws IOException {
+      Builder b =
+          builder()
+              .setWindowStart(Wire.readInstant(in))
+              .setEvents(Wire.readVarLong(in))
+              .setPageViews(Wire.readVarLong(in))
+              .setClicks(Wire.readVarLong(in))
+              .setPurchases(Wire.readVarLong(in));
+      int scale = Wire.readVarInt(in);
+      b.setRevenue(new BigDecimal(new BigInteger(Wire.readBytes(in)), scale))
+          .setUniqueUsers(Wire.readVarLong(in))
+          .setSessionsStarted(Wire.readVarLong(in));
+      int pages = Wire.readVarInt(in);
+      List<PageViews> top = new ArrayList<>(pages);
+      for (int i = 0; i < pages; i++) {
+        top.add(PageViews.of(Wire.readString(in), Wire.readVarLong(in)));
+      }
+      return b.setTopPages(top)
+          .setByCountry(readCounts(in))
+          .setByDevice(readCounts(in))
+          .setUpdatedAt(Wire.readInstant(in))
+          .build();
+    }
+
+    private static void writeCounts(Map<String, Long> counts, OutputStream out) throws IOException {
+      Wire.writeVarInt(counts.size(), out);
+      for (Map.Entry<String, Long> e : new TreeMap<>(counts).entrySet()) {
+        Wire.writeString(e.getKey(), out);
+        Wire.writeVarLong(e.getValue(), out);
+      }
+    }
+
+    private static Map<String, Long> readCounts(InputStream in) throws IOException {
+      int n = Wire.readVarInt(in);
+      Map<String, Long> counts = new TreeMap<>();
+      for (int i = 0; i < n; i++) {
+        counts.put(Wire.readString(in), Wire.readVarLong(in));
+      }
+      return counts;
+    }
+
+    @Override
+    public void verifyDeterministic() {}
   }
 }

@@ -57,7 +57,10 @@ public class FlinkFuzzAccountingTest {
                       // worker, whatever the order.
                       Random r = new Random(0x5e55L * 1_000_003L + i);
                       return RawRecord.of(
-                          Mutator.mutate(r, Mutator.validEvent(r, i.intValue())), "fuzz", i.intValue(), 0);
+                          Mutator.mutate(r, Mutator.validEvent(r, i.intValue())),
+                          "fuzz",
+                          i.intValue(),
+                          0);
                     }))
         .setCoder(RawRecord.RawRecordCoder.of())
         .apply(SessionizeClickstream.of(config, ParseEvents.create()));

@@ -10,10 +10,13 @@ import static org.hamcrest.Matchers.notNullValue;
 import static org.hamcrest.Matchers.startsWith;
 import static org.junit.Assert.assertEquals;
 
+import dev.sessionize.pipeline.SessionizationPipeline;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.Paths;
+import java.util.ArrayList;
 import java.util.List;
+import org.apache.beam.sdk.options.PipelineOptionsFactory;
 import org.junit.Test;
 import org.junit.runner.RunWith;
 import org.junit.runners.JUnit4;
@@ -50,6 +53,50 @@ public class FlinkProductionTest {
       assertThat(c[0], problems, hasSize(1));
       assertThat(c[0], problems.get(0), startsWith(c[1]));
     }
+  }
+
+  /**
+   * The session windows change their accumulators in place; with the heap state backend and {@code
+   * --fasterCopy=true} a running checkpoint holds those same objects, so the launch refuses the
+   * combination with one line. The keyed-state step never changes a value it read.
+   */
+  @Test
+  public void windowsWithFasterCopyOnHeapCheckpointsAreRefusedWithOneLine() {
+    List<String> problems = problems("true", "5000", null, "windows");
+    assertThat(problems.toString(), problems, hasSize(1));
+    assertThat(problems.get(0), startsWith("--sessionImpl=windows is not safe with --fasterCopy"));
+    assertEquals(List.of(), problems("true", "5000", null, "state"));
+    assertEquals(List.of(), problems("true", "5000", "rocksdb", "windows"));
+    assertEquals(List.of(), problems("false", "5000", null, "windows"));
+    assertEquals(List.of(), problems("true", "-1", null, "windows"));
+  }
+
+  /** An input file that exists, so the only problem left is the one under test. */
+  private static Path input() {
+    try {
+      Path file = Files.createTempFile("events", ".jsonl");
+      file.toFile().deleteOnExit();
+      return file;
+    } catch (java.io.IOException e) {
+      throw new java.io.UncheckedIOException(e);
+    }
+  }
+
+  private static List<String> problems(
+      String fasterCopy, String checkpointing, String backend, String impl) {
+    List<String> args = new ArrayList<>();
+    args.add("--runner=FlinkRunner");
+    args.add("--output=target");
+    args.add("--input=" + input().toString());
+    args.add("--fasterCopy=" + fasterCopy);
+    args.add("--checkpointingInterval=" + checkpointing);
+    args.add("--sessionImpl=" + impl);
+    if (backend != null) {
+      args.add("--stateBackend=" + backend);
+    }
+    return SessionizationPipeline.validate(
+        PipelineOptionsFactory.fromArgs(args.toArray(String[]::new))
+            .as(SessionizationPipeline.Options.class));
   }
 
   @Test
