@@ -10,6 +10,7 @@ import java.util.ArrayList;
 import java.util.Comparator;
 import java.util.List;
 import java.util.Locale;
+import java.util.Set;
 import java.util.stream.Stream;
 import org.apache.beam.sdk.options.PipelineOptionsFactory;
 import org.apache.iceberg.Table;
@@ -155,15 +156,15 @@ public abstract class BackfillScenario {
     Session damaged = session("night", at(D1, 1430), at(D1, 1431), 99);
     List<Session> existing = List.of(ghost, keeperBefore, keeperAfter, damaged);
     SessionsTable.commit(sessions, existing, SessionsTable.commitId(existing));
-    List<String> kept =
-        List.of(
-            "keeper " + keeperBefore.startTime() + " " + keeperBefore.endTime() + " 2",
-            "keeper " + keeperAfter.startTime() + " " + keeperAfter.endTime() + " 3");
+    // The rows of the other days must stay as they were written.
+    List<SessionModel.Row> kept =
+        List.of(SessionRows.rowOf(keeperBefore), SessionRows.rowOf(keeperAfter));
 
     // 1. With the gate: the stream's sessions.
-    List<String> stream =
-        RawArchive.startingIn(
-            RawArchive.stream(
+    // Every column of every row, one row per session_id, by the spec's rules.
+    List<SessionModel.Row> stream =
+        RawArchive.rowsStartingIn(
+            RawArchive.streamRows(
                 archive.records,
                 GAP,
                 LATENESS,
@@ -171,12 +172,13 @@ public abstract class BackfillScenario {
                 new ArrayList<>(),
                 closesSessionsAtTheGateHorizon()),
             D0,
-            D2);
+            D2,
+            Set.of());
     assertFalse(stream.isEmpty());
-    List<String> expected = new ArrayList<>(stream);
+    List<SessionModel.Row> expected = new ArrayList<>(stream);
     expected.addAll(kept);
     BackfillSessions.Outcome gated = backfill(warehouse, namespace);
-    SessionModel.assertSame(expected, SessionRows.describe(SessionRows.byId(sessions)));
+    SessionRows.assertRows(expected, sessions, Set.of());
     assertEquals(
         "one copy per position",
         archived.size(),
@@ -187,14 +189,17 @@ public abstract class BackfillScenario {
     assertEquals(1, gated.attempts());
 
     // 2. With the TOO_LATE records: sort-and-split of every event.
-    List<String> batch =
-        RawArchive.startingIn(
-            RawArchive.batch(archive.records, GAP, Duration.standardHours(24)), D0, D2);
+    List<SessionModel.Row> batch =
+        RawArchive.rowsStartingIn(
+            RawArchive.batchRows(archive.records, GAP, Duration.standardHours(24)),
+            D0,
+            D2,
+            Set.of());
     assertFalse("the models differ on this archive", batch.equals(stream));
     expected = new ArrayList<>(batch);
     expected.addAll(kept);
     BackfillSessions.Outcome all = backfill(warehouse, namespace, "--includeTooLate=true");
-    SessionModel.assertSame(expected, SessionRows.describe(SessionRows.byId(sessions)));
+    SessionRows.assertRows(expected, sessions, Set.of());
     assertEquals(0, SessionizeMetrics.read(all.result(), "dead_letter_TOO_LATE"));
   }
 

@@ -175,6 +175,95 @@ final class RawArchive {
     return out;
   }
 
+  /**
+   * {@link #stream(List, Duration, Duration, Duration, List, boolean)}'s sessions as rows of the
+   * sessions table, every column by the spec's rules ({@link SessionModel#row}), each event read
+   * from its record's JSON.
+   */
+  static List<SessionModel.Row> streamRows(
+      List<Rec> inOrder,
+      Duration gap,
+      Duration allowedLateness,
+      Duration outOfOrder,
+      List<Rec> tooLate,
+      boolean closeAtHorizon) {
+    SessionModel model = new SessionModel(gap, allowedLateness);
+    Map<Integer, Long> streamTime = new HashMap<>();
+    Set<String> seen = new HashSet<>();
+    for (Rec r : inOrder) {
+      if (r.eventTime() == null || future(r, Duration.standardMinutes(5))) {
+        continue;
+      }
+      long t = r.eventTime().getMillis();
+      Long s = streamTime.get(r.partition());
+      long horizon = s == null ? Long.MIN_VALUE : s - outOfOrder.getMillis();
+      if (s != null && t + gap.getMillis() + allowedLateness.getMillis() <= horizon) {
+        tooLate.add(r);
+        continue;
+      }
+      if (s == null || t > s) {
+        streamTime.put(r.partition(), t);
+      }
+      if (!seen.add(r.user() + "/" + r.eventId())) {
+        continue; // duplicate
+      }
+      model.accept(
+          SessionModel.Event.of(r.payload()),
+          s == null || !closeAtHorizon ? BoundedWindow.TIMESTAMP_MIN_VALUE : new Instant(horizon));
+    }
+    return model.rows();
+  }
+
+  /** {@link #batch}'s sessions as rows of the sessions table, every column. */
+  static List<SessionModel.Row> batchRows(List<Rec> records, Duration gap, Duration maxDuration) {
+    Map<String, List<SessionModel.Event>> byUser = new TreeMap<>();
+    Set<String> seen = new HashSet<>();
+    for (Rec r : records) {
+      if (r.eventTime() != null
+          && !future(r, Duration.standardMinutes(5))
+          && seen.add(r.user() + "/" + r.eventId())) {
+        byUser
+            .computeIfAbsent(r.user(), u -> new ArrayList<>())
+            .add(SessionModel.Event.of(r.payload()));
+      }
+    }
+    List<SessionModel.Row> out = new ArrayList<>();
+    byUser.forEach(
+        (user, events) -> {
+          events.sort(Comparator.comparingLong(SessionModel.Event::time));
+          List<SessionModel.Event> session = new ArrayList<>();
+          for (SessionModel.Event e : events) {
+            if (!session.isEmpty()
+                && (e.time() >= session.get(session.size() - 1).time() + gap.getMillis()
+                    || e.time() - session.get(0).time() >= maxDuration.getMillis())) {
+              out.add(SessionModel.row(user, session, true));
+              session = new ArrayList<>();
+            }
+            session.add(e);
+          }
+          out.add(SessionModel.row(user, session, true));
+        });
+    return out;
+  }
+
+  /**
+   * The rows of {@code all} whose session starts in {@code [from, to)} and whose user is not in
+   * {@code users}.
+   */
+  static List<SessionModel.Row> rowsStartingIn(
+      List<SessionModel.Row> all, Instant from, Instant to, Set<String> users) {
+    List<SessionModel.Row> out = new ArrayList<>();
+    for (SessionModel.Row row : all) {
+      Instant start = Instant.parse(row.columns().get("start_time"));
+      if (!start.isBefore(from)
+          && start.isBefore(to)
+          && !users.contains(row.columns().get("user_id"))) {
+        out.add(row);
+      }
+    }
+    return out;
+  }
+
   /** The sessions of {@code all} whose start lies in {@code [from, to)}. */
   static List<String> startingIn(List<String> all, Instant from, Instant to) {
     List<String> out = new ArrayList<>();
