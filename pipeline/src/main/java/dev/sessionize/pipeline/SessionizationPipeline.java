@@ -10,6 +10,7 @@ import dev.sessionize.pipeline.redis.RedisSinks;
 import dev.sessionize.transforms.ParseEvents;
 import dev.sessionize.transforms.SessionizeClickstream;
 import dev.sessionize.transforms.SessionizeConfig;
+import dev.sessionize.transforms.model.RawRecord;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.Paths;
@@ -19,6 +20,7 @@ import org.apache.beam.sdk.Pipeline;
 import org.apache.beam.sdk.PipelineResult;
 import org.apache.beam.sdk.options.Default;
 import org.apache.beam.sdk.options.Description;
+import org.apache.beam.sdk.values.PCollection;
 import org.apache.beam.sdk.values.PCollectionTuple;
 import org.joda.time.Duration;
 
@@ -97,9 +99,10 @@ public final class SessionizationPipeline {
     void setIcebergMaxOutage(String value);
 
     @Description(
-        "Also append every event that passes the lateness gate (duplicates included, with its"
-            + " Kafka position) to the --eventsTable Iceberg table, committed every"
-            + " --commitInterval: the raw events archive that BackfillSessions reads.")
+        "Also append every record read (its exact bytes, Kafka position and timestamp, and when"
+            + " it was read; records that do not parse too) to the --eventsTable Iceberg table,"
+            + " committed every --commitInterval: the raw master dataset that BackfillSessions"
+            + " replays.")
     @Default.Boolean(false)
     boolean getArchiveEvents();
 
@@ -178,15 +181,12 @@ public final class SessionizationPipeline {
                     .withMaxRecordBytes(options.getMaxRecordBytes())
                     .withMaxFutureSkew(settings.maxFutureSkew()))
             .withSessionImpl(settings.sessionImpl());
-    PCollectionTuple out =
-        pipeline
-            .apply("ReadRecords", Sources.records(settings))
-            .apply(
-                "SessionizeClickstream",
-                options.getArchiveEvents() ? sessionize.withEventArchive() : sessionize);
+    PCollection<RawRecord> records = pipeline.apply("ReadRecords", Sources.records(settings));
     if (options.getArchiveEvents()) {
-      out.get(SessionizeClickstream.ARCHIVE).apply("ArchiveEvents", Sinks.eventsArchive(settings));
+      // The raw master dataset: every record read, before parsing (BackfillSessions replays it).
+      records.apply("ArchiveRecords", Sinks.rawArchive(settings));
     }
+    PCollectionTuple out = records.apply("SessionizeClickstream", sessionize);
     out.get(SessionizeClickstream.SESSIONS).apply("WriteSessions", Sinks.sessions(settings));
     out.get(SessionizeClickstream.DASHBOARD).apply("WriteDashboard", Sinks.dashboard(settings));
     Sinks.latestSessions(settings)

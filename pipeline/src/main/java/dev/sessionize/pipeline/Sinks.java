@@ -5,9 +5,10 @@ import dev.sessionize.pipeline.iceberg.WriteSessionsToIceberg;
 import dev.sessionize.pipeline.kafka.WriteDeadLettersToKafka;
 import dev.sessionize.pipeline.redis.WriteDashboardToRedis;
 import dev.sessionize.pipeline.redis.WriteLatestSessionsToRedis;
-import dev.sessionize.transforms.model.ClickEvent;
+import dev.sessionize.transforms.Clock;
 import dev.sessionize.transforms.model.DashboardMinute;
 import dev.sessionize.transforms.model.DeadLetter;
+import dev.sessionize.transforms.model.RawRecord;
 import dev.sessionize.transforms.model.Session;
 import java.util.Optional;
 import org.apache.beam.sdk.transforms.PTransform;
@@ -87,8 +88,9 @@ public final class Sinks {
     }
   }
 
-  /** Every event that passes the lateness gate, to the events archive table. */
-  public static PTransform<PCollection<ClickEvent>, PDone> eventsArchive(Settings s) {
-    return new ArchiveEvents(s.catalog(), s.options().getEventsTable(), s.commitInterval());
+  /** Every record read, before parsing, to the raw archive table (the backfill replays it). */
+  public static PTransform<PCollection<RawRecord>, PDone> rawArchive(Settings s) {
+    return new ArchiveEvents(
+        s.catalog(), s.options().getEventsTable(), s.commitInterval(), Clock.system());
   }
 }
