@@ -1,7 +1,7 @@
 package dev.sessionize.bench;
 
-import dev.sessionize.pipeline.BackfillSessions;
-import dev.sessionize.pipeline.EventsTable;
+import dev.sessionize.pipeline.batch.BackfillSessions;
+import dev.sessionize.pipeline.batch.EventsTable;
 import dev.sessionize.pipeline.generator.ClickstreamGenerator;
 import dev.sessionize.pipeline.iceberg.IcebergCatalog;
 import dev.sessionize.transforms.EventParser;

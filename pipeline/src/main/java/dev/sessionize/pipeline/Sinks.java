@@ -1,5 +1,6 @@
 package dev.sessionize.pipeline;
 
+import dev.sessionize.pipeline.batch.WriteEventsToIceberg;
 import dev.sessionize.pipeline.files.WriteToFiles;
 import dev.sessionize.pipeline.iceberg.WriteSessionsToIceberg;
 import dev.sessionize.pipeline.kafka.WriteDeadLettersToKafka;
@@ -90,7 +91,7 @@ public final class Sinks {
 
   /** Every record read, before parsing, to the raw archive table (the backfill replays it). */
   public static PTransform<PCollection<RawRecord>, PDone> rawArchive(Settings s) {
-    return new ArchiveEvents(
+    return new WriteEventsToIceberg(
         s.catalog(), s.options().getEventsTable(), s.commitInterval(), Clock.system());
   }
 }

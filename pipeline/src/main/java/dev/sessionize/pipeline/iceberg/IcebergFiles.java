@@ -1,6 +1,6 @@
 package dev.sessionize.pipeline.iceberg;
 
-import dev.sessionize.pipeline.EventsTable;
+import dev.sessionize.pipeline.batch.EventsTable;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.security.MessageDigest;

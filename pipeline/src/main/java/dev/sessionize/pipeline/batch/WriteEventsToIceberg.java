@@ -1,4 +1,4 @@
-package dev.sessionize.pipeline;
+package dev.sessionize.pipeline.batch;
 
 import dev.sessionize.pipeline.iceberg.IcebergCatalog;
 import dev.sessionize.pipeline.iceberg.StableEncodingSchemas;
@@ -31,7 +31,7 @@ import org.joda.time.Instant;
  * <p>Applied to the source's records before parsing, so records that do not parse are archived too,
  * and the backfill replays exactly what the job read.
  */
-public class ArchiveEvents extends PTransform<PCollection<RawRecord>, PDone> {
+public class WriteEventsToIceberg extends PTransform<PCollection<RawRecord>, PDone> {
   /** The Beam schema of the rows IcebergIO writes: {@link EventsTable#SCHEMA}, field by field. */
   static final Schema BEAM_SCHEMA =
       Schema.builder()
@@ -48,7 +48,8 @@ public class ArchiveEvents extends PTransform<PCollection<RawRecord>, PDone> {
   private final Duration commitInterval;
   private final Clock clock;
 
-  ArchiveEvents(IcebergCatalog catalog, String tableName, Duration commitInterval, Clock clock) {
+  public WriteEventsToIceberg(
+      IcebergCatalog catalog, String tableName, Duration commitInterval, Clock clock) {
     this.catalog = catalog;
     this.tableName = tableName;
     this.commitInterval = commitInterval;

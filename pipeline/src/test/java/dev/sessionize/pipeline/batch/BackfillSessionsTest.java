@@ -1,4 +1,4 @@
-package dev.sessionize.pipeline;
+package dev.sessionize.pipeline.batch;
 
 import static org.hamcrest.MatcherAssert.assertThat;
 import static org.hamcrest.Matchers.contains;
@@ -7,6 +7,7 @@ import static org.hamcrest.Matchers.empty;
 import static org.junit.Assert.assertEquals;
 import static org.junit.Assert.assertThrows;
 
+import dev.sessionize.pipeline.SessionRows;
 import dev.sessionize.pipeline.iceberg.IcebergCatalog;
 import dev.sessionize.pipeline.iceberg.IcebergFiles;
 import dev.sessionize.pipeline.options.InvalidOptionsException;

@@ -1,4 +1,4 @@
-package dev.sessionize.pipeline;
+package dev.sessionize.pipeline.batch;
 
 import dev.sessionize.pipeline.iceberg.IcebergCatalog;
 import dev.sessionize.pipeline.iceberg.IcebergFiles;

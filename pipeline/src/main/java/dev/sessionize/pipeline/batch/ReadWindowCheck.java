@@ -1,4 +1,4 @@
-package dev.sessionize.pipeline;
+package dev.sessionize.pipeline.batch;
 
 import dev.sessionize.transforms.model.Session;
 import java.io.Serializable;

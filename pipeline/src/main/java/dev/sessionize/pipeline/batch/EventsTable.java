@@ -1,4 +1,4 @@
-package dev.sessionize.pipeline;
+package dev.sessionize.pipeline.batch;
 
 import dev.sessionize.pipeline.iceberg.IcebergCatalog;
 import dev.sessionize.pipeline.iceberg.IcebergFiles;
@@ -53,8 +53,8 @@ import org.joda.time.Instant;
  * no event time, the day it was read it always has. Records that fail to parse are in it too, so a
  * corrected parser can recompute what an older one rejected.
  *
- * <p>The job appends with Beam's IcebergIO ({@link ArchiveEvents}, into the table made by {@link
- * #openOrCreate}); the backfill lists the data files of the read days at launch ({@link
+ * <p>The job appends with Beam's IcebergIO ({@link WriteEventsToIceberg}, into the table made by
+ * {@link #openOrCreate}); the backfill lists the data files of the read days at launch ({@link
  * #dataFiles}) and reads each one on a worker ({@link #readFile}); tests append with {@link
  * #append}.
  */
@@ -368,12 +368,12 @@ public final class EventsTable {
   }
 
   /** Midnight (UTC) of a day. */
-  static Instant midnight(LocalDate day) {
+  public static Instant midnight(LocalDate day) {
     return new Instant(day.atStartOfDay(ZoneOffset.UTC).toInstant().toEpochMilli());
   }
 
   /** The day (UTC) of an instant. */
-  static LocalDate day(Instant t) {
+  public static LocalDate day(Instant t) {
     return java.time.Instant.ofEpochMilli(t.getMillis()).atOffset(ZoneOffset.UTC).toLocalDate();
   }
 

@@ -1,4 +1,4 @@
-package dev.sessionize.pipeline;
+package dev.sessionize.pipeline.batch;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import dev.sessionize.pipeline.iceberg.IcebergOptions;
@@ -226,7 +226,7 @@ public final class ReinjectLateEvents {
   }
 
   /** Every record of {@code topic}, from its beginning to its end at the time of the call. */
-  static List<String> readDeadLetters(String bootstrapServers, String topic) {
+  public static List<String> readDeadLetters(String bootstrapServers, String topic) {
     Properties props = new Properties();
     props.put(ConsumerConfig.BOOTSTRAP_SERVERS_CONFIG, bootstrapServers);
     props.put(ConsumerConfig.ENABLE_AUTO_COMMIT_CONFIG, "false");
@@ -272,7 +272,7 @@ public final class ReinjectLateEvents {
   }
 
   /** Consecutive days as {@code first..last} ranges (a single day as itself). */
-  static List<String> runs(TreeSet<LocalDate> days) {
+  public static List<String> runs(TreeSet<LocalDate> days) {
     List<String> ranges = new ArrayList<>();
     LocalDate first = null;
     LocalDate last = null;

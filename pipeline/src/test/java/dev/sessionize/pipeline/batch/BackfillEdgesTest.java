@@ -1,10 +1,13 @@
-package dev.sessionize.pipeline;
+package dev.sessionize.pipeline.batch;
 
 import static org.hamcrest.MatcherAssert.assertThat;
 import static org.hamcrest.Matchers.containsString;
 import static org.junit.Assert.assertEquals;
 import static org.junit.Assert.assertThrows;
 
+import dev.sessionize.pipeline.BackfillScenario;
+import dev.sessionize.pipeline.RawArchive;
+import dev.sessionize.pipeline.SessionRows;
 import dev.sessionize.pipeline.iceberg.IcebergCatalog;
 import dev.sessionize.pipeline.iceberg.SessionsTable;
 import dev.sessionize.transforms.SessionizeMetrics;
