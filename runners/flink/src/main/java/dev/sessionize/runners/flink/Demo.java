@@ -248,6 +248,8 @@ public final class Demo {
             });
     SessionizationPipeline.Options options =
         PipelineOptionsFactory.fromArgs(jobArgs).as(SessionizationPipeline.Options.class);
+    List<String> flinkUrls = FlinkProduction.localEndpoints(jobArgs); // web UI, Prometheus
+    flinkUrls.forEach(url -> say(url + "  (beside the live dashboard: " + dashboard.url() + ")"));
     AtomicReference<Throwable> failure = new AtomicReference<>();
     Thread job =
         new Thread(
@@ -355,6 +357,7 @@ public final class Demo {
               + " in Redis, latest "
               + jedis.get("dash:latest"));
       say("  live dashboard         " + dashboard.url());
+      flinkUrls.forEach(url -> say("  " + url));
       say("  wall time              " + (System.currentTimeMillis() - wallStart) / 1000 + " s");
     }
     finished.set(true);
