@@ -12,6 +12,7 @@ import dev.sessionize.transforms.model.Json;
 import java.io.File;
 import java.io.IOException;
 import java.net.BindException;
+import java.net.URI;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.Paths;
@@ -250,6 +251,9 @@ public final class Demo {
         PipelineOptionsFactory.fromArgs(jobArgs).as(SessionizationPipeline.Options.class);
     List<String> flinkUrls = FlinkProduction.localEndpoints(jobArgs); // web UI, Prometheus
     flinkUrls.forEach(url -> say(url + "  (beside the live dashboard: " + dashboard.url() + ")"));
+    flinkUrls.stream() // the page's pipeline-health panel reads the embedded cluster's metrics
+        .filter(line -> line.startsWith("Prometheus"))
+        .forEach(line -> dashboard.watchMetrics(List.of(URI.create(line.replaceAll(".* ", "")))));
     AtomicReference<Throwable> failure = new AtomicReference<>();
     Thread job =
         new Thread(
