@@ -7,6 +7,7 @@ import static org.junit.Assert.assertEquals;
 
 import dev.sessionize.transforms.Clock;
 import dev.sessionize.transforms.ParseEvents;
+import dev.sessionize.transforms.SessionImpl;
 import dev.sessionize.transforms.SessionizeClickstream;
 import dev.sessionize.transforms.SessionizeConfig;
 import dev.sessionize.transforms.SessionizeMetrics;
@@ -51,9 +52,11 @@ import org.junit.runners.JUnit4;
  */
 @RunWith(JUnit4.class)
 public class AccountingTest {
-  private static final int EVENTS = Integer.getInteger("accounting.events", 100_000);
-  private static final int USERS = Integer.getInteger("accounting.users", 1_000);
-  private static final int BATCH = Integer.getInteger("accounting.batch", 2_000);
+  // mvn verify runs 20 000 events; -Daccounting.events=100000 -Daccounting.users=1000
+  // -Daccounting.batch=2000 is the long run (about ten minutes on the DirectRunner here).
+  private static final int EVENTS = Integer.getInteger("accounting.events", 20_000);
+  private static final int USERS = Integer.getInteger("accounting.users", 200);
+  private static final int BATCH = Integer.getInteger("accounting.batch", 400);
   private static final Instant NOW = Replay.NOW;
 
   @Rule public final transient TestPipeline p = TestPipeline.create();
@@ -141,7 +144,14 @@ public class AccountingTest {
       p.getOptions().as(DirectOptions.class).setEnforceImmutability(false);
       SessionizeConfig config =
           SessionizeConfig.defaults().toBuilder().setClock(Clock.fixed(NOW)).build();
-      out = p.apply(replay).apply(SessionizeClickstream.of(config, ParseEvents.create()));
+      out =
+          p.apply(replay)
+              .apply(
+                  SessionizeClickstream.of(config, ParseEvents.create())
+                      .withSessionImpl(
+                          SessionImpl.valueOf(
+                              System.getProperty("accounting.sessionImpl", "state")
+                                  .toUpperCase(java.util.Locale.ROOT))));
     }
     long accepted = acceptedIds.size();
     long expectedDead = expectedReasons.values().stream().mapToLong(Long::longValue).sum();

@@ -64,7 +64,7 @@ public class FlinkProductionTest {
   @Test
   public void windowsWithFasterCopyOnHeapCheckpointsAreRefusedWithOneLine() {
     List<String> problems = problems("true", "5000", null, "windows");
-    assertThat(problems, hasSize(1));
+    assertThat(problems.toString(), problems, hasSize(1));
     assertThat(problems.get(0), startsWith("--sessionImpl=windows is not safe with --fasterCopy"));
     assertEquals(List.of(), problems("true", "5000", null, "state"));
     assertEquals(List.of(), problems("true", "5000", "rocksdb", "windows"));
@@ -72,11 +72,23 @@ public class FlinkProductionTest {
     assertEquals(List.of(), problems("true", "-1", null, "windows"));
   }
 
+  /** An input file that exists, so the only problem left is the one under test. */
+  private static Path input() {
+    try {
+      Path file = Files.createTempFile("events", ".jsonl");
+      file.toFile().deleteOnExit();
+      return file;
+    } catch (java.io.IOException e) {
+      throw new java.io.UncheckedIOException(e);
+    }
+  }
+
   private static List<String> problems(
       String fasterCopy, String checkpointing, String backend, String impl) {
     List<String> args = new ArrayList<>();
     args.add("--runner=FlinkRunner");
     args.add("--output=target");
+    args.add("--input=" + input().toString());
     args.add("--fasterCopy=" + fasterCopy);
     args.add("--checkpointingInterval=" + checkpointing);
     args.add("--sessionImpl=" + impl);
