@@ -48,7 +48,8 @@ import redis.clients.jedis.Jedis;
  * runs 180 s, longer than the Kafka clients' timeouts):
  *
  * <ol>
- *   <li>the Kafka broker stopped (its log folder and ports kept) and started again;
+ *   <li>the Kafka broker stopped (its log folder and ports kept) right after a quarter of the
+ *       stream arrived, while the job reads it and writes its dead letters, and started again;
  *   <li>redis-server stopped and started again <b>empty</b> (no persistence), a quarter of the
  *       stream arriving meanwhile;
  *   <li>the warehouse's storage failing every read, write and delete ({@link OutageFileIO}), the
@@ -137,17 +138,26 @@ public class OutagesIT {
     final long afterPart1 = produced;
     await("the first quarter read and committed", () -> committed() == afterPart1);
 
-    // 1. The broker goes away for the whole outage, then comes back on its ports and log folder.
+    // 1. The second quarter arrives and the broker goes away at once, while the job reads it and
+    // writes its dead letters, then comes back on its ports and log folder.
     Phase kafkaPhase = new Phase(job);
+    kafka.produce(TOPIC, PARTITIONS, part2);
+    produced += part2.size();
     kafka.stop();
+    long kafkaDown = System.currentTimeMillis();
     Thread.sleep(OUTAGE_MILLIS);
     kafka.restart();
     long kafkaBack = System.currentTimeMillis();
-    kafka.produce(TOPIC, PARTITIONS, part2);
-    produced += part2.size();
     final long afterPart2 = produced;
-    await("every record of the second quarter committed", () -> committed() == afterPart2);
-    kafkaPhase.done("Kafka broker down", kafkaBack);
+    // Caught up: the input committed and the dead letters of the first half in their topic.
+    int rejectedUntilPart2 = new GeneratedExpectations(stream.subList(0, 2 * quarter)).rejected();
+    await(
+        "every record of the second quarter committed and its dead letters written",
+        () ->
+            committed() == afterPart2
+                && kafka.readAll(TOPIC + "_dlq", rejectedUntilPart2, 2_000).size()
+                    >= rejectedUntilPart2);
+    kafkaPhase.done("Kafka broker down", kafkaDown, kafkaBack);
 
     // 2. Redis goes away while the third quarter arrives, and comes back empty.
     Map<Long, Integer> beforeRedisOutage;
@@ -182,7 +192,7 @@ public class OutagesIT {
                 .allMatch(e -> e.getValue().equals(now.get(e.getKey())));
           });
     }
-    redisPhase.done("Redis down, back empty", redisBack);
+    redisPhase.done("Redis down, back empty", redisDown, redisBack);
 
     // 3. The warehouse's storage fails everything while the last quarter arrives.
     Phase warehousePhase = new Phase(job);
@@ -199,7 +209,7 @@ public class OutagesIT {
         scenario.expectedSessions.size() + " sessions in the table",
         () -> RestartScenario.sessions(table).size() >= scenario.expectedSessions.size());
     scenario.assertTable(table);
-    warehousePhase.done("warehouse unwritable", warehouseBack);
+    warehousePhase.done("warehouse unwritable", warehouseDown, warehouseBack);
     assertTrue("the storage failed the job's operations", storageFailures > 0);
     figures.put("storage operations failed", String.valueOf(storageFailures));
 
@@ -248,11 +258,12 @@ public class OutagesIT {
         String.format(
             Locale.ROOT,
             "%d records, %d sessions equal to the model, %d dead letters once each, %d restarts"
-                + " in all",
+                + " and %d failures in all",
             total,
             scenario.expectedSessions.size(),
             deadLetters,
-            restarts(job)));
+            restarts(job),
+            failures(job)));
     assertEquals("the same job throughout", job, runningJob());
     StringBuilder report =
         new StringBuilder("OutagesIT, outages of " + OUTAGE_MILLIS / 1000 + " s:");
@@ -268,30 +279,33 @@ public class OutagesIT {
   private final class Phase {
     private final String job;
     private final long restartsBefore;
+    private final long failuresBefore;
     private final long failedBefore;
     private final long completedBefore;
-    private final long start = System.currentTimeMillis();
 
     Phase(String job) throws Exception {
       this.job = job;
       restartsBefore = restarts(job);
+      failuresBefore = failures(job);
       JsonNode counts = checkpoints(job).get("counts");
       failedBefore = counts.get("failed").asLong();
       completedBefore = counts.get("completed").asLong();
     }
 
-    void done(String name, long back) throws Exception {
+    void done(String name, long down, long back) throws Exception {
       long now = System.currentTimeMillis();
       JsonNode counts = checkpoints(job).get("counts");
       figures.put(
           name,
           String.format(
               Locale.ROOT,
-              "down %.1f s; %d restarts; checkpoints %d failed, %d completed; caught up %.1f s"
+              "down %.1f s; %d restarts (%d failures in the job's exception history);"
+                  + " checkpoints %d failed, %d completed; caught up %.1f s"
                   + " after it came back; counters now: iceberg_commit_retries %d,"
                   + " redis_write_retries %d",
-              (back - start) / 1000.0,
+              (back - down) / 1000.0,
               restarts(job) - restartsBefore,
+              failures(job) - failuresBefore,
               counts.get("failed").asLong() - failedBefore,
               counts.get("completed").asLong() - completedBefore,
               (now - back) / 1000.0,
@@ -381,6 +395,11 @@ public class OutagesIT {
   private long restarts(String job) throws Exception {
     JsonNode metrics = rest("GET", "/jobs/" + job + "/metrics?get=numRestarts");
     return metrics.size() == 0 ? 0 : metrics.get(0).get("value").asLong();
+  }
+
+  /** The failures Flink recorded for the job (its web UI's Exceptions tab). */
+  private long failures(String job) throws Exception {
+    return rest("GET", "/jobs/" + job + "/exceptions").at("/exceptionHistory/entries").size();
   }
 
   private void cancel(String job) throws Exception {
