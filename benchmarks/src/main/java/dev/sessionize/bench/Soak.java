@@ -72,6 +72,25 @@ public final class Soak {
   private Soak() {}
 
   public static void main(String[] argv) throws Exception {
+    if (!"true".equals(System.getProperty("sessionize.soak.forked"))) {
+      // The broker runs in this JVM and needs Scala 2.13; the module's class path has Spark's 2.12
+      // (Maven keeps one scala-library). Run again without Spark, as the bench suite does.
+      List<String> command = new ArrayList<>();
+      command.add(Path.of(System.getProperty("java.home"), "bin", "java").toString());
+      command.add("-Xmx2g");
+      for (String flag : System.getProperty("sessionize.jvm.opens", "").split(" ")) {
+        if (!flag.isBlank()) {
+          command.add(flag);
+        }
+      }
+      command.add("-Dsessionize.jvm.opens=" + System.getProperty("sessionize.jvm.opens", ""));
+      command.add("-Dsessionize.soak.forked=true");
+      command.add("-cp");
+      command.add(BenchSuite.withoutSpark(System.getProperty("java.class.path")));
+      command.add(Soak.class.getName());
+      command.addAll(List.of(argv));
+      System.exit(new ProcessBuilder(command).inheritIO().start().waitFor());
+    }
     Map<String, String> a = Args.parse(argv);
     Path root = Path.of(a.getOrDefault("root", ".")).toAbsolutePath();
     double minutes = Double.parseDouble(a.getOrDefault("minutes", "30"));
@@ -113,6 +132,7 @@ public final class Soak {
         AtomicBoolean stop = new AtomicBoolean();
         AtomicLong sent = new AtomicLong();
         Thread producer = new Thread(() -> produce(kafka, rate, stop, sent), "soak-producer");
+        producer.setDaemon(true); // a failed sample must not leave the JVM running
         producer.start();
         List<Map<String, Object>> samples = new ArrayList<>();
         long start = System.currentTimeMillis();
@@ -301,14 +321,13 @@ public final class Soak {
     JsonNode checkpoints = rest(restPort, "/jobs/" + job + "/checkpoints");
     JsonNode latest = checkpoints.at("/latest/completed");
     s.put("checkpoints_completed", checkpoints.at("/counts/completed").asLong());
-    s.put(
-        "checkpoint_state_mb",
-        latest.isMissingNode() ? 0 : latest.get("state_size").asLong() / 1e6);
-    s.put(
-        "checkpoint_duration_s",
-        latest.isMissingNode() ? 0 : latest.get("end_to_end_duration").asLong() / 1000.0);
+    // Before the first completed checkpoint "completed" is null: 0 then.
+    s.put("checkpoint_state_mb", latest.path("state_size").asLong() / 1e6);
+    s.put("checkpoint_duration_s", latest.path("end_to_end_duration").asLong() / 1000.0);
     long heap = 0;
     long rss = 0;
+    long read = 0;
+    long backlog = 0;
     for (String line : Files.readAllLines(clusterDir.resolve("metrics"))) {
       String[] roleUrl = line.split(" ");
       Path pid = clusterDir.resolve(roleUrl[0] + ".pid");
@@ -329,12 +348,22 @@ public final class Soak {
       for (String l : body.split("\n")) {
         if (l.startsWith("flink_taskmanager_Status_JVM_Memory_Heap_Used")) {
           heap += (long) Double.parseDouble(l.substring(l.lastIndexOf(' ') + 1));
+        } else if (l.startsWith("flink_taskmanager_job_task_operator_sessionize_records_read{")) {
+          read += (long) Double.parseDouble(l.substring(l.lastIndexOf(' ') + 1));
+        } else if (l.startsWith("flink_taskmanager_job_task_operator_source_splits_")
+            && l.contains("_backlog_elements{")) {
+          backlog += (long) Math.max(0, Double.parseDouble(l.substring(l.lastIndexOf(' ') + 1)));
         }
       }
     }
     s.put("tm_heap_mb", heap / 1e6);
     s.put("tm_rss_mb", rss / 1e6);
-    s.put("source_lag_records", lag(admin));
+    // Records the job has read (its counter, since its last restart), KafkaIO's own estimate of
+    // what is left to read, and what no completed checkpoint has committed yet (a sawtooth of up
+    // to one checkpoint interval of input even when the job keeps up).
+    s.put("records_read", read);
+    s.put("source_backlog_records", backlog);
+    s.put("uncommitted_records", lag(admin));
     String newest = jedis.get("dash:latest");
     String doc = newest == null ? null : jedis.get(newest);
     double freshness = -1;
@@ -381,7 +410,8 @@ public final class Soak {
     {"checkpoint_duration_s", "checkpoint duration (s)"},
     {"tm_heap_mb", "TaskManager heap used (MB)"},
     {"tm_rss_mb", "TaskManager RSS (MB)"},
-    {"source_lag_records", "source lag (records)"},
+    {"source_backlog_records", "source backlog (records, KafkaIO)"},
+    {"uncommitted_records", "input not committed by a checkpoint (records)"},
     {"dashboard_freshness_s", "dashboard freshness (s)"}
   };
 
