@@ -1,9 +1,13 @@
 package dev.sessionize.pipeline;
 
-import dev.sessionize.transforms.model.ClickEvent;
+import dev.sessionize.transforms.model.RawRecord;
+import dev.sessionize.transforms.model.Wire;
 import java.io.IOException;
+import java.io.InputStream;
+import java.io.OutputStream;
 import java.io.UncheckedIOException;
-import java.math.BigDecimal;
+import java.nio.ByteBuffer;
+import java.time.LocalDate;
 import java.time.OffsetDateTime;
 import java.time.ZoneOffset;
 import java.util.ArrayList;
@@ -11,196 +15,370 @@ import java.util.Collection;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
-import java.util.Set;
+import java.util.TreeSet;
 import java.util.UUID;
 import java.util.function.Consumer;
+import org.apache.beam.sdk.coders.CustomCoder;
 import org.apache.iceberg.AppendFiles;
+import org.apache.iceberg.DataFile;
+import org.apache.iceberg.FileScanTask;
 import org.apache.iceberg.PartitionKey;
 import org.apache.iceberg.PartitionSpec;
 import org.apache.iceberg.Schema;
+import org.apache.iceberg.Snapshot;
 import org.apache.iceberg.Table;
+import org.apache.iceberg.TableScan;
 import org.apache.iceberg.data.GenericRecord;
-import org.apache.iceberg.data.IcebergGenerics;
 import org.apache.iceberg.data.InternalRecordWrapper;
 import org.apache.iceberg.data.Record;
+import org.apache.iceberg.data.parquet.GenericParquetReaders;
 import org.apache.iceberg.expressions.Expressions;
 import org.apache.iceberg.io.CloseableIterable;
+import org.apache.iceberg.parquet.Parquet;
+import org.apache.iceberg.types.Conversions;
 import org.apache.iceberg.types.Types;
+import org.checkerframework.checker.nullness.qual.Nullable;
+import org.joda.time.Duration;
 import org.joda.time.Instant;
 
 /**
- * The Iceberg {@code events} table, the raw events archive of the batch layer: one row per event
- * that passed the lateness gate (duplicates included, as parsed), with its Kafka position,
- * partitioned by {@code day(event_time)}. The job appends with Beam's IcebergIO ({@link
- * ArchiveEvents}, into the table made by {@link #openOrCreate}), the re-injection with {@link
- * #append}; the backfill reads a time range with {@link #scan}.
+ * The Iceberg {@code events} table, the batch layer's raw master dataset: <b>every record the job
+ * read</b> (after the Kafka source's re-read filter, before parsing), as its exact bytes with its
+ * source topic, partition and offset, the Kafka record's timestamp and the time the job read it
+ * ({@code ingested_at}), partitioned by {@code day(ingested_at)}: a record that does not parse has
+ * no event time, the day it was read it always has. Records that fail to parse are in it too, so a
+ * corrected parser can recompute what an older one rejected.
+ *
+ * <p>The job appends with Beam's IcebergIO ({@link ArchiveEvents}, into the table made by {@link
+ * #openOrCreate}); the backfill lists the data files of the read days at launch ({@link
+ * #dataFiles}) and reads each one on a worker ({@link #readFile}); tests append with {@link
+ * #append}.
  */
 public final class EventsTable {
   public static final Schema SCHEMA =
       new Schema(
-          Types.NestedField.required(1, "event_time", Types.TimestampType.withZone()),
-          Types.NestedField.required(2, "user_id", Types.StringType.get()),
-          Types.NestedField.optional(3, "event_id", Types.StringType.get()),
-          Types.NestedField.required(4, "event_type", Types.StringType.get()),
-          Types.NestedField.optional(5, "client_session_id", Types.StringType.get()),
-          Types.NestedField.optional(6, "page_url", Types.StringType.get()),
-          Types.NestedField.optional(7, "referrer", Types.StringType.get()),
-          Types.NestedField.optional(8, "device_type", Types.StringType.get()),
-          Types.NestedField.optional(9, "country", Types.StringType.get()),
-          // The amount exactly as parsed (any scale), as a plain decimal string.
-          Types.NestedField.optional(10, "amount", Types.StringType.get()),
-          Types.NestedField.required(11, "currency", Types.StringType.get()),
-          Types.NestedField.optional(12, "source_topic", Types.StringType.get()),
-          Types.NestedField.required(13, "source_partition", Types.IntegerType.get()),
-          Types.NestedField.required(14, "source_offset", Types.LongType.get()));
+          // The record's value exactly as read (never re-serialized, never truncated).
+          Types.NestedField.required(1, "record", Types.BinaryType.get()),
+          Types.NestedField.optional(2, "source_topic", Types.StringType.get()),
+          Types.NestedField.required(3, "source_partition", Types.IntegerType.get()),
+          Types.NestedField.required(4, "source_offset", Types.LongType.get()),
+          // Kafka's own timestamp of the record (CreateTime or LogAppendTime); null for files.
+          Types.NestedField.optional(5, "kafka_timestamp", Types.TimestampType.withZone()),
+          // Processing time when the job read the record.
+          Types.NestedField.required(6, "ingested_at", Types.TimestampType.withZone()));
 
   public static final PartitionSpec SPEC =
-      PartitionSpec.builderFor(SCHEMA).day("event_time").build();
+      PartitionSpec.builderFor(SCHEMA).day("ingested_at").build();
 
   private EventsTable() {}
 
-  /** The table in {@code catalog}, created (format v2, with its namespace) if missing. */
-  public static Table openOrCreate(IcebergCatalog catalog, String tableName) {
-    return IcebergFiles.openOrCreate(catalog, tableName, SCHEMA, SPEC);
-  }
-
-  /** The event as an Iceberg record of {@link #SCHEMA}. */
-  public static Record toRecord(ClickEvent e) {
-    Record r = GenericRecord.create(SCHEMA);
-    r.setField("event_time", time(e.timestamp()));
-    r.setField("user_id", e.userId());
-    r.setField("event_id", e.eventId());
-    r.setField("event_type", e.eventType());
-    r.setField("client_session_id", e.clientSessionId());
-    r.setField("page_url", e.pageUrl());
-    r.setField("referrer", e.referrer());
-    r.setField("device_type", e.deviceType());
-    r.setField("country", e.country());
-    r.setField("amount", e.amount() == null ? null : e.amount().toPlainString());
-    r.setField("currency", e.currency());
-    r.setField("source_topic", e.sourceTopic());
-    r.setField("source_partition", e.sourcePartition());
-    r.setField("source_offset", e.sourceOffset());
-    return r;
-  }
-
-  /** The archived event back, as the parser made it ({@code opens_session} unset). */
-  public static ClickEvent fromRecord(Record r) {
-    String amount = (String) r.getField("amount");
-    return ClickEvent.builder()
-        .setTimestamp(instant(r.getField("event_time")))
-        .setUserId((String) r.getField("user_id"))
-        .setEventId((String) r.getField("event_id"))
-        .setEventType((String) r.getField("event_type"))
-        .setClientSessionId((String) r.getField("client_session_id"))
-        .setPageUrl((String) r.getField("page_url"))
-        .setReferrer((String) r.getField("referrer"))
-        .setDeviceType((String) r.getField("device_type"))
-        .setCountry((String) r.getField("country"))
-        .setAmount(amount == null ? null : new BigDecimal(amount))
-        .setCurrency((String) r.getField("currency"))
-        .setOpensSession(false)
-        .setSourceTopic((String) r.getField("source_topic"))
-        .setSourcePartition((Integer) r.getField("source_partition"))
-        .setSourceOffset((Long) r.getField("source_offset"))
-        .build();
-  }
-
-  /** The archived events with {@code from <= event_time < to} (partitions outside are skipped). */
-  public static List<ClickEvent> read(Table table, Instant from, Instant to) {
-    List<ClickEvent> events = new ArrayList<>();
-    scan(table, from, to, events::add);
-    return events;
-  }
-
-  /** Streams the archived events with {@code from <= event_time < to} to {@code sink}. */
-  public static void scan(Table table, Instant from, Instant to, Consumer<ClickEvent> sink) {
-    table.refresh();
-    if (table.currentSnapshot() == null) {
-      return;
+  /** One archived record: the record as the source delivered it, and when the job read it. */
+  public record Archived(RawRecord record, Instant ingestedAt) {
+    /** The record's source position, {@code topic/partition/offset}: its identity. */
+    public String position() {
+      return EventsTable.position(record);
     }
-    try (CloseableIterable<Record> records =
-        IcebergGenerics.read(table)
-            .where(
-                Expressions.and(
-                    Expressions.greaterThanOrEqual("event_time", from.getMillis() * 1000),
-                    Expressions.lessThan("event_time", to.getMillis() * 1000)))
+  }
+
+  /** Hand-written coder of {@link Archived}: the raw record's coder and the ingestion time. */
+  public static final class ArchivedCoder extends CustomCoder<Archived> {
+    private static final ArchivedCoder INSTANCE = new ArchivedCoder();
+
+    public static ArchivedCoder of() {
+      return INSTANCE;
+    }
+
+    @Override
+    public void encode(Archived value, OutputStream out) throws IOException {
+      RawRecord.RawRecordCoder.of().encode(value.record(), out);
+      Wire.writeInstant(value.ingestedAt(), out);
+    }
+
+    @Override
+    public Archived decode(InputStream in) throws IOException {
+      return new Archived(RawRecord.RawRecordCoder.of().decode(in), Wire.readInstant(in));
+    }
+
+    @Override
+    public void verifyDeterministic() {}
+  }
+
+  /**
+   * The table in {@code catalog}, created (format v2, with its namespace) if missing. A table of
+   * the former layout (parsed events by {@code day(event_time)}) is refused with one line naming
+   * the option: the raw archive needs a table of its own.
+   */
+  public static Table openOrCreate(IcebergCatalog catalog, String tableName) {
+    Table table = IcebergFiles.openOrCreate(catalog, tableName, SCHEMA, SPEC);
+    if (table.schema().findField("record") == null
+        || table.schema().findField("ingested_at") == null) {
+      throw new SessionizationPipeline.InvalidOptionsException(
+          List.of(
+              "--eventsTable="
+                  + tableName
+                  + " holds the former events archive (parsed events by day(event_time)), not raw"
+                  + " records: give the raw archive a table of its own"));
+    }
+    return table;
+  }
+
+  /** The Kafka position of a record: {@code topic/partition/offset}. */
+  public static String position(RawRecord r) {
+    return r.sourceTopic() + "/" + r.sourcePartition() + "/" + r.sourceOffset();
+  }
+
+  /** The archived record as an Iceberg record of {@link #SCHEMA}. */
+  public static Record toRecord(Archived a) {
+    RawRecord r = a.record();
+    Record out = GenericRecord.create(SCHEMA);
+    out.setField("record", ByteBuffer.wrap(r.payload()));
+    out.setField("source_topic", r.sourceTopic());
+    out.setField("source_partition", r.sourcePartition());
+    out.setField("source_offset", r.sourceOffset());
+    out.setField("kafka_timestamp", r.kafkaTimestamp() == null ? null : time(r.kafkaTimestamp()));
+    out.setField("ingested_at", time(a.ingestedAt()));
+    return out;
+  }
+
+  /** The archived record back from a row of the table. */
+  public static Archived fromRecord(Record r) {
+    ByteBuffer buffer = ((ByteBuffer) r.getField("record")).duplicate();
+    byte[] bytes = new byte[buffer.remaining()];
+    buffer.get(bytes);
+    Object kafkaTime = r.getField("kafka_timestamp");
+    return new Archived(
+        RawRecord.of(
+            bytes,
+            (String) r.getField("source_topic"),
+            (Integer) r.getField("source_partition"),
+            (Long) r.getField("source_offset"),
+            kafkaTime == null ? null : instant(kafkaTime)),
+        instant(r.getField("ingested_at")));
+  }
+
+  /**
+   * The data files holding the records read in {@code [from, to)} (whole days: the spec's
+   * partitions), as of the current snapshot: the backfill's unit of work. Empty for an empty table.
+   */
+  public static List<String> dataFiles(Table table, Instant from, Instant to) {
+    table.refresh();
+    List<String> paths = new ArrayList<>();
+    if (table.currentSnapshot() == null) {
+      return paths;
+    }
+    try (CloseableIterable<FileScanTask> tasks = scanOf(table, from, to).planFiles()) {
+      for (FileScanTask task : tasks) {
+        paths.add(task.file().path().toString());
+      }
+    } catch (IOException e) {
+      throw new UncheckedIOException(e);
+    }
+    paths.sort(null);
+    return paths;
+  }
+
+  /** Every row of one data file (the archive is append-only: no delete files apply). */
+  public static void readFile(Table table, String path, Consumer<Archived> sink) {
+    try (CloseableIterable<Record> rows =
+        Parquet.read(table.io().newInputFile(path))
+            .project(SCHEMA)
+            .createReaderFunc(fileSchema -> GenericParquetReaders.buildReader(SCHEMA, fileSchema))
             .build()) {
-      for (Record r : records) {
-        ClickEvent e = fromRecord(r);
-        // where() prunes files; the residual rows are checked here.
-        if (!e.timestamp().isBefore(from) && e.timestamp().isBefore(to)) {
-          sink.accept(e);
-        }
+      for (Record r : rows) {
+        sink.accept(fromRecord(r));
       }
     } catch (IOException e) {
       throw new UncheckedIOException(e);
     }
   }
 
-  /** The Kafka position of an event: {@code topic/partition/offset}. */
-  public static String position(ClickEvent e) {
-    return e.sourceTopic() + "/" + e.sourcePartition() + "/" + e.sourceOffset();
+  /**
+   * The source positions ({@link #position}) of the records read in {@code [from, to)}: only the
+   * three position columns are read from the files.
+   */
+  public static java.util.Set<String> positions(Table table, Instant from, Instant to) {
+    Schema columns = SCHEMA.select("source_topic", "source_partition", "source_offset");
+    java.util.Set<String> out = new java.util.HashSet<>();
+    for (String path : dataFiles(table, from, to)) {
+      try (CloseableIterable<Record> rows =
+          Parquet.read(table.io().newInputFile(path))
+              .project(columns)
+              .createReaderFunc(fs -> GenericParquetReaders.buildReader(columns, fs))
+              .build()) {
+        for (Record r : rows) {
+          out.add(
+              r.getField("source_topic")
+                  + "/"
+                  + r.getField("source_partition")
+                  + "/"
+                  + r.getField("source_offset"));
+        }
+      } catch (IOException e) {
+        throw new UncheckedIOException(e);
+      }
+    }
+    return out;
+  }
+
+  /** The archived records read in {@code [from, to)}, in no particular order. */
+  public static List<Archived> read(Table table, Instant from, Instant to) {
+    List<Archived> out = new ArrayList<>();
+    for (String path : dataFiles(table, from, to)) {
+      readFile(
+          table,
+          path,
+          a -> {
+            if (!a.ingestedAt().isBefore(from) && a.ingestedAt().isBefore(to)) {
+              out.add(a);
+            }
+          });
+    }
+    return out;
   }
 
   /**
-   * Appends {@code events} in one commit (one Parquet file per day); the ones whose {@link
-   * #position} is in {@code skip} are left out. Returns how many were appended.
+   * The days (UTC) on which the archive holds records, from the table's metadata (no data file is
+   * opened).
    */
-  public static int append(Table table, Collection<ClickEvent> events, Set<String> skip) {
-    return append(table, events, skip, null);
+  public static TreeSet<LocalDate> days(Table table) {
+    table.refresh();
+    TreeSet<LocalDate> days = new TreeSet<>();
+    if (table.currentSnapshot() == null) {
+      return days;
+    }
+    try (CloseableIterable<FileScanTask> tasks = table.newScan().planFiles()) {
+      for (FileScanTask task : tasks) {
+        Integer day = task.file().partition().get(0, Integer.class);
+        if (day != null) {
+          days.add(LocalDate.ofEpochDay(day));
+        }
+      }
+    } catch (IOException e) {
+      throw new UncheckedIOException(e);
+    }
+    return days;
   }
 
   /**
-   * As {@link #append(Table, Collection, Set)}, but skipped entirely (returns 0) when a snapshot
-   * with {@code commitId} exists: a retried batch is never appended twice.
+   * The source partition numbers that may have records read at or after {@code from}, from the data
+   * files' column bounds (a file holding several partitions counts for every number between its
+   * lowest and highest; topics are not told apart: their bounds are truncated).
    */
-  public static int append(
-      Table table, Collection<ClickEvent> events, Set<String> skip, String commitId) {
+  public static TreeSet<Integer> partitionsReadFrom(Table table, Instant from) {
+    table.refresh();
+    TreeSet<Integer> partitions = new TreeSet<>();
+    if (table.currentSnapshot() == null) {
+      return partitions;
+    }
+    int field = SCHEMA.findField("source_partition").fieldId();
+    try (CloseableIterable<FileScanTask> tasks =
+        table
+            .newScan()
+            .filter(Expressions.greaterThanOrEqual("ingested_at", micros(from)))
+            .includeColumnStats()
+            .planFiles()) {
+      for (FileScanTask task : tasks) {
+        DataFile file = task.file();
+        Integer low = bound(file.lowerBounds(), field);
+        Integer high = bound(file.upperBounds(), field);
+        if (low == null || high == null) {
+          throw new IllegalStateException(
+              "archive file " + file.path() + " has no bounds of source_partition");
+        }
+        for (int p = low; p <= high; p++) {
+          partitions.add(p);
+        }
+      }
+    } catch (IOException e) {
+      throw new UncheckedIOException(e);
+    }
+    return partitions;
+  }
+
+  private static @Nullable Integer bound(@Nullable Map<Integer, ByteBuffer> bounds, int field) {
+    if (bounds == null || bounds.get(field) == null) {
+      return null;
+    }
+    return Conversions.fromByteBuffer(Types.IntegerType.get(), bounds.get(field));
+  }
+
+  private static TableScan scanOf(Table table, Instant from, Instant to) {
+    return table
+        .newScan()
+        .filter(
+            Expressions.and(
+                Expressions.greaterThanOrEqual("ingested_at", micros(from)),
+                Expressions.lessThan("ingested_at", micros(to))));
+  }
+
+  /**
+   * Appends {@code records} in one commit (one Parquet file per day); skipped (returns 0) when a
+   * snapshot with {@code commitId} exists, so a retried batch is never appended twice. A null
+   * {@code commitId} always appends: the same records appended twice are in the table twice, as
+   * after a replay (the backfill keeps one per source position).
+   */
+  public static int append(Table table, Collection<Archived> records, @Nullable String commitId) {
     if (commitId != null) {
       table.refresh();
-      for (org.apache.iceberg.Snapshot snapshot : table.snapshots()) {
+      for (Snapshot snapshot : table.snapshots()) {
         if (commitId.equals(snapshot.summary().get(SessionsTable.COMMIT_ID))) {
           return 0;
         }
       }
     }
+    if (records.isEmpty()) {
+      return 0;
+    }
     Map<String, PartitionKey> keys = new HashMap<>();
     Map<String, List<Record>> byPartition = new HashMap<>();
     InternalRecordWrapper wrapper = new InternalRecordWrapper(SCHEMA.asStruct());
-    int appended = 0;
-    for (ClickEvent e : events) {
-      if (skip.contains(position(e))) {
-        continue;
-      }
-      Record r = toRecord(e);
+    for (Archived a : records) {
+      Record r = toRecord(a);
       PartitionKey key = new PartitionKey(SPEC, SCHEMA);
       key.partition(wrapper.wrap(r));
       String path = SPEC.partitionToPath(key);
       keys.putIfAbsent(path, key);
       byPartition.computeIfAbsent(path, p -> new ArrayList<>()).add(r);
-      appended++;
-    }
-    if (appended == 0) {
-      return 0;
     }
     AppendFiles append = table.newAppend();
     if (commitId != null) {
       append.set(SessionsTable.COMMIT_ID, commitId);
     }
-    String prefix = "events-" + UUID.randomUUID();
+    String prefix = "records-" + UUID.randomUUID();
     try {
       for (Map.Entry<String, List<Record>> partition : byPartition.entrySet()) {
-        PartitionKey key = keys.get(partition.getKey());
         append.appendFile(
             IcebergFiles.writeData(
-                table, SCHEMA, SPEC, key, prefix + ".parquet", partition.getValue()));
+                table,
+                SCHEMA,
+                SPEC,
+                keys.get(partition.getKey()),
+                prefix + ".parquet",
+                partition.getValue()));
       }
     } catch (IOException e) {
       throw new UncheckedIOException(e);
     }
     append.commit();
-    return appended;
+    return records.size();
+  }
+
+  /** Midnight (UTC) of a day. */
+  static Instant midnight(LocalDate day) {
+    return new Instant(day.atStartOfDay(ZoneOffset.UTC).toInstant().toEpochMilli());
+  }
+
+  /** The day (UTC) of an instant. */
+  static LocalDate day(Instant t) {
+    return java.time.Instant.ofEpochMilli(t.getMillis()).atOffset(ZoneOffset.UTC).toLocalDate();
+  }
+
+  static Instant endOf(LocalDate day) {
+    return midnight(day).plus(Duration.standardDays(1));
+  }
+
+  private static long micros(Instant t) {
+    return t.getMillis() * 1000;
   }
 
   static OffsetDateTime time(Instant instant) {

@@ -39,8 +39,8 @@ public interface IcebergOptions extends PipelineOptions {
   void setSessionsTable(String value);
 
   @Description(
-      "Iceberg table of the raw events archive (partitioned by day(event_time)), as"
-          + " namespace.table: written by the job with --archiveEvents, read by the backfill.")
+      "Iceberg table of the raw archive, every record read (partitioned by day(ingested_at)),"
+          + " as namespace.table: written by the job with --archiveEvents, read by the backfill.")
   @Default.String("sessionize.events")
   String getEventsTable();
 

@@ -30,6 +30,7 @@ import org.apache.kafka.clients.consumer.OffsetAndMetadata;
 import org.apache.kafka.common.TopicPartition;
 import org.apache.kafka.common.serialization.ByteArrayDeserializer;
 import org.joda.time.Duration;
+import org.joda.time.Instant;
 
 /**
  * Kafka source: the raw record values of a topic with their topic, partition and offset, stamped
@@ -215,7 +216,9 @@ public class ReadFromKafka extends PTransform<PBegin, PCollection<RawRecord>> {
               value == null ? new byte[0] : value,
               record.getTopic(),
               record.getPartition(),
-              record.getOffset()));
+              record.getOffset(),
+              // Kafka's NO_TIMESTAMP (-1) and any other negative value: none.
+              record.getTimestamp() < 0 ? null : new Instant(record.getTimestamp())));
     }
   }
 }

@@ -34,6 +34,7 @@ import org.apache.beam.sdk.transforms.MapElements;
 import org.apache.beam.sdk.transforms.PTransform;
 import org.apache.beam.sdk.transforms.ParDo;
 import org.apache.beam.sdk.transforms.windowing.GlobalWindows;
+import org.apache.beam.sdk.transforms.windowing.PaneInfo;
 import org.apache.beam.sdk.transforms.windowing.Window;
 import org.apache.beam.sdk.util.BackOff;
 import org.apache.beam.sdk.util.FluentBackoff;
@@ -177,12 +178,12 @@ public final class RedisSinks {
       @Override
       public PDone expand(PCollection<DashboardMinute> docs) {
         PCollection<KV<String, String>> minutes =
-            docs.apply(
-                    "ToMinuteKeys",
-                    MapElements.into(
-                            TypeDescriptors.kvs(
-                                TypeDescriptors.strings(), TypeDescriptors.strings()))
-                        .via((DashboardMinute d) -> KV.of(d.redisKey(), d.toJson())))
+            docs.apply("ToMinuteKeys", ParDo.of(new ToMinuteKeyFn()))
+                .setCoder(
+                    KvCoder.of(
+                        StringUtf8Coder.of(), KvCoder.of(VarLongCoder.of(), StringUtf8Coder.of())))
+                .apply("MinutesInGlobalWindow", Window.into(new GlobalWindows()))
+                .apply("KeepNewestPane", ParDo.of(new NewestPaneFn()))
                 .setCoder(KvCoder.of(StringUtf8Coder.of(), StringUtf8Coder.of()));
         PCollection<KV<String, String>> latest =
             docs.apply("InGlobalWindow", Window.into(new GlobalWindows()))
@@ -196,8 +197,7 @@ public final class RedisSinks {
                 .setCoder(KvCoder.of(StringUtf8Coder.of(), VarLongCoder.of()))
                 .apply("KeepNewestMinute", ParDo.of(new NewestMinuteFn()))
                 .setCoder(KvCoder.of(StringUtf8Coder.of(), StringUtf8Coder.of()));
-        return PCollectionList.of(
-                minutes.apply("MinutesInGlobalWindow", Window.into(new GlobalWindows())))
+        return PCollectionList.of(minutes)
             .and(latest)
             .apply("AllKeys", Flatten.pCollections())
             .apply("SetWithTtl", setWithTtl(endpoint, ttl, flushTimeout));
@@ -221,6 +221,47 @@ public final class RedisSinks {
             .apply("SetWithTtl", setWithTtl(endpoint, ttl, flushTimeout));
       }
     };
+  }
+
+  /** A minute's document under its Redis key, with the index of the pane it comes from. */
+  static class ToMinuteKeyFn extends DoFn<DashboardMinute, KV<String, KV<Long, String>>> {
+    @ProcessElement
+    public void process(
+        @Element DashboardMinute minute,
+        PaneInfo pane,
+        OutputReceiver<KV<String, KV<Long, String>>> out) {
+      out.output(KV.of(minute.redisKey(), KV.of(pane.getIndex(), minute.toJson())));
+    }
+  }
+
+  /**
+   * Passes a minute's document on only when it comes from a later pane than any seen for that
+   * minute. Panes are accumulating, so a later pane holds everything an earlier one did; but Beam
+   * does not keep the order of elements between steps (the DirectRunner runs two bundles of the
+   * same minute's panes through the steps before this one at the same time), and an earlier pane
+   * written last would leave a stale document in Redis until the minute fires again. Counter {@code
+   * dashboard_stale_panes_skipped}.
+   */
+  static class NewestPaneFn extends DoFn<KV<String, KV<Long, String>>, KV<String, String>> {
+    private final Counter skipped = SessionizeMetrics.counter("dashboard_stale_panes_skipped");
+
+    @StateId("pane")
+    private final StateSpec<ValueState<Long>> paneSpec = StateSpecs.value(VarLongCoder.of());
+
+    @ProcessElement
+    public void process(
+        @Element KV<String, KV<Long, String>> element,
+        @StateId("pane") ValueState<Long> newest,
+        OutputReceiver<KV<String, String>> out) {
+      Long current = newest.read();
+      long pane = element.getValue().getKey();
+      if (current != null && pane < current) {
+        skipped.inc();
+        return;
+      }
+      newest.write(pane);
+      out.output(KV.of(element.getKey(), element.getValue().getValue()));
+    }
   }
 
   /** Emits {@code dash:latest -> dash:minute:<minute>} only when a newer minute shows up. */

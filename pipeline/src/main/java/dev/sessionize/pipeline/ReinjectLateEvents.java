@@ -1,25 +1,19 @@
 package dev.sessionize.pipeline;
 
 import com.fasterxml.jackson.databind.JsonNode;
-import dev.sessionize.transforms.EventParser;
-import dev.sessionize.transforms.model.ClickEvent;
 import dev.sessionize.transforms.model.Json;
 import dev.sessionize.transforms.model.Reason;
-import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.time.LocalDate;
-import java.time.ZoneOffset;
 import java.util.ArrayList;
-import java.util.Base64;
-import java.util.HashMap;
 import java.util.HashSet;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
 import java.util.Properties;
 import java.util.Set;
+import java.util.TreeMap;
 import java.util.TreeSet;
-import org.apache.beam.sdk.PipelineResult;
 import org.apache.beam.sdk.options.Default;
 import org.apache.beam.sdk.options.Description;
 import org.apache.beam.sdk.options.PipelineOptionsFactory;
@@ -30,14 +24,20 @@ import org.apache.kafka.clients.consumer.KafkaConsumer;
 import org.apache.kafka.common.PartitionInfo;
 import org.apache.kafka.common.TopicPartition;
 import org.apache.kafka.common.serialization.StringDeserializer;
+import org.checkerframework.checker.nullness.qual.Nullable;
 import org.joda.time.Instant;
 
 /**
- * Late data back into the batch layer: reads the TOO_LATE records of the dead-letter topic (from
- * its beginning to its current end), appends the events that are not archived yet (by Kafka
- * position) to the {@link EventsTable} in one commit, and runs {@link BackfillSessions} over each
- * run of consecutive days they fall on, so late events end up counted in their sessions. Running it
- * again appends nothing and recomputes the same days: it is safe to repeat.
+ * Late data into the sessions: a {@link BackfillSessions} backfill <b>with the TOO_LATE records
+ * included</b> of the event days those records fall on. The records are in the raw archive already
+ * (the job archives every record it reads); the dead-letter topic only says which days to
+ * recompute: it is read from its beginning to its current end, and the TOO_LATE letters give their
+ * event time and source position. Each run of consecutive days is then one backfill. Running it
+ * again recomputes the same days the same way: it is safe to repeat.
+ *
+ * <pre>
+ * ./sessionize reinject --bootstrapServers=localhost:9092 --warehouse=warehouse
+ * </pre>
  */
 public final class ReinjectLateEvents {
   private ReinjectLateEvents() {}
@@ -61,8 +61,8 @@ public final class ReinjectLateEvents {
   public record Report(
       int deadLetters,
       int tooLate,
-      int appended,
-      int alreadyArchived,
+      int archived,
+      List<String> notArchived,
       List<String> dayRanges,
       List<String> backfills) {
     @Override
@@ -71,13 +71,23 @@ public final class ReinjectLateEvents {
       out.append(
           String.format(
               Locale.ROOT,
-              "sessionize reinject: %d dead letters read, %d TOO_LATE: %d appended to the events"
-                  + " table, %d already archived; backfill of %s",
+              "sessionize reinject: %d dead letters read, %d TOO_LATE, %d of them in the archive;"
+                  + " backfill with the TOO_LATE records of %s",
               deadLetters,
               tooLate,
-              appended,
-              alreadyArchived,
+              archived,
               dayRanges.isEmpty() ? "no days" : String.join(", ", dayRanges)));
+      if (!notArchived.isEmpty()) {
+        out.append(System.lineSeparator())
+            .append(
+                String.format(
+                    Locale.ROOT,
+                    "sessionize reinject: %d TOO_LATE records are not in the archive (was"
+                        + " --archiveEvents off when they were read?) and cannot be counted: %s",
+                    notArchived.size(),
+                    String.join(", ", notArchived.subList(0, Math.min(5, notArchived.size())))
+                        + (notArchived.size() > 5 ? ", ..." : "")));
+      }
       for (String b : backfills) {
         out.append(System.lineSeparator()).append(b);
       }
@@ -105,6 +115,9 @@ public final class ReinjectLateEvents {
         System.err.println("sessionize reinject: " + problem);
       }
       System.exit(2);
+    } catch (BackfillSessions.BackfillException e) {
+      System.err.println("sessionize reinject: " + e.getMessage());
+      System.exit(1);
     }
   }
 
@@ -114,13 +127,19 @@ public final class ReinjectLateEvents {
     if (o.getDays() != null) {
       problems.add("--days is not an option of reinject: the days come from the dead letters");
     }
+    if (o.getReadDays() != null && !o.getReadDays().isBlank()) {
+      problems.add("--readDays is not an option of reinject: each backfill finds its read days");
+    }
     problems.addAll(
         SessionizationPipeline.kafkaProblems(
             o.getBootstrapServers(), new String[] {"deadLetterTopic", o.getDeadLetterTopic()}));
     return problems;
   }
 
-  /** Re-injects and backfills; blocks until the backfills are done. */
+  /** A TOO_LATE dead letter: the record's source position, event time and rejection time. */
+  record Late(String position, Instant eventTime, Instant rejectedAt) {}
+
+  /** Finds the days and backfills them; blocks until the backfills are done. */
   public static Report run(Options options) {
     List<String> problems = validate(options);
     if (!problems.isEmpty()) {
@@ -128,75 +147,79 @@ public final class ReinjectLateEvents {
     }
     List<String> letters =
         readDeadLetters(options.getBootstrapServers(), options.getDeadLetterTopic());
-    // Parsed as the job parsed them (any event time is fine here: they were accepted once).
-    EventParser parser =
-        new EventParser(Integer.MAX_VALUE, org.joda.time.Duration.standardDays(36500));
-    List<ClickEvent> late = new ArrayList<>();
+    Map<String, Late> late = new TreeMap<>(); // by position: the topic may hold a letter twice
     for (String letter : letters) {
-      ClickEvent event = lateEvent(letter, parser);
-      if (event != null) {
-        late.add(event);
+      Late l = lateLetter(letter);
+      if (l != null) {
+        late.putIfAbsent(l.position(), l);
       }
     }
-    IcebergCatalog catalog = IcebergOptions.catalog(options);
-    Table events = EventsTable.openOrCreate(catalog, options.getEventsTable());
-    TreeSet<LocalDate> days = new TreeSet<>();
-    for (ClickEvent e : late) {
-      days.add(day(e.timestamp()));
+    // The job read each record shortly before rejecting it: look for it on that day and the one
+    // before (only its position columns are read).
+    Table events =
+        EventsTable.openOrCreate(IcebergOptions.catalog(options), options.getEventsTable());
+    TreeSet<LocalDate> rejectionDays = new TreeSet<>();
+    for (Late l : late.values()) {
+      LocalDate day = EventsTable.day(l.rejectedAt());
+      rejectionDays.add(day.minusDays(1));
+      rejectionDays.add(day);
     }
     Set<String> archived = new HashSet<>();
-    for (LocalDate d : days) {
-      BackfillSessions.DayRange range = BackfillSessions.DayRange.parse(d.toString());
-      EventsTable.scan(
-          events, range.from(), range.to(), e -> archived.add(EventsTable.position(e)));
+    for (String range : runs(rejectionDays)) {
+      BackfillSessions.DayRange r = BackfillSessions.DayRange.parse(range);
+      archived.addAll(EventsTable.positions(events, r.from(), r.to()));
     }
-    Map<String, ClickEvent> byPosition = new HashMap<>();
-    for (ClickEvent e : late) {
-      byPosition.putIfAbsent(EventsTable.position(e), e); // the topic may hold a letter twice
+    TreeSet<LocalDate> days = new TreeSet<>();
+    List<String> notArchived = new ArrayList<>();
+    for (Late l : late.values()) {
+      if (archived.contains(l.position())) {
+        days.add(EventsTable.day(l.eventTime()));
+      } else {
+        notArchived.add(l.position());
+      }
     }
-    int appended = EventsTable.append(events, byPosition.values(), archived);
 
     List<String> ranges = runs(days);
     List<String> backfills = new ArrayList<>();
+    options.setIncludeTooLate(true);
     for (String range : ranges) {
       options.setDays(range);
-      long started = System.nanoTime();
-      PipelineResult result = BackfillSessions.run(options);
-      result.waitUntilFinish();
-      backfills.add(
-          BackfillSessions.summary(result, options, (System.nanoTime() - started) / 1_000_000));
+      backfills.add(BackfillSessions.summary(BackfillSessions.backfill(options), options));
     }
     options.setDays(null);
     return new Report(
-        letters.size(), late.size(), appended, byPosition.size() - appended, ranges, backfills);
+        letters.size(),
+        late.size(),
+        late.size() - notArchived.size(),
+        notArchived,
+        ranges,
+        backfills);
   }
 
-  /** The event of a TOO_LATE dead letter with its Kafka position, or null for another reason. */
-  static ClickEvent lateEvent(String letterJson, EventParser parser) {
+  /** A TOO_LATE dead letter's position and times, or null for another letter. */
+  static @Nullable Late lateLetter(String letterJson) {
     JsonNode letter;
     try {
       letter = Json.MAPPER.readTree(letterJson);
     } catch (Exception e) {
       return null; // not a dead letter of this job
     }
-    if (letter == null || !Reason.TOO_LATE.name().equals(letter.path("reason").asText())) {
-      return null;
-    }
-    String payload = letter.path("payload").asText();
-    byte[] bytes =
-        "base64".equals(letter.path("payload_encoding").asText())
-            ? Base64.getDecoder().decode(payload)
-            : payload.getBytes(StandardCharsets.UTF_8);
-    EventParser.Outcome outcome = parser.parse(bytes, Instant.now());
-    if (outcome.event == null) {
+    if (letter == null
+        || !Reason.TOO_LATE.name().equals(letter.path("reason").asText())
+        || !letter.path("event_time").isTextual()
+        || !letter.path("rejected_at").isTextual()) {
       return null;
     }
     JsonNode source = letter.path("source");
-    return outcome.event.toBuilder()
-        .setSourceTopic(source.path("topic").isTextual() ? source.path("topic").asText() : null)
-        .setSourcePartition(source.path("partition").asInt())
-        .setSourceOffset(source.path("offset").asLong())
-        .build();
+    String topic = source.path("topic").isTextual() ? source.path("topic").asText() : null;
+    try {
+      return new Late(
+          topic + "/" + source.path("partition").asInt() + "/" + source.path("offset").asLong(),
+          Instant.parse(letter.path("event_time").asText()),
+          Instant.parse(letter.path("rejected_at").asText()));
+    } catch (IllegalArgumentException e) {
+      return null;
+    }
   }
 
   /** Every record of {@code topic}, from its beginning to its end at the time of the call. */
@@ -265,9 +288,5 @@ public final class ReinjectLateEvents {
       ranges.add(first.equals(last) ? first.toString() : first + ".." + last);
     }
     return ranges;
-  }
-
-  private static LocalDate day(Instant t) {
-    return java.time.Instant.ofEpochMilli(t.getMillis()).atOffset(ZoneOffset.UTC).toLocalDate();
   }
 }

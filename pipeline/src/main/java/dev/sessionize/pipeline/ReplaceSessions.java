@@ -28,6 +28,7 @@ import org.apache.beam.sdk.transforms.windowing.GlobalWindows;
 import org.apache.beam.sdk.transforms.windowing.Window;
 import org.apache.beam.sdk.values.KV;
 import org.apache.beam.sdk.values.PCollection;
+import org.apache.beam.sdk.values.PCollectionView;
 import org.apache.beam.sdk.values.PDone;
 import org.apache.beam.sdk.values.TypeDescriptor;
 import org.apache.beam.sdk.values.TypeDescriptors;
@@ -61,14 +62,26 @@ public class ReplaceSessions extends PTransform<PCollection<Session>, PDone> {
   private final Instant from;
   private final Instant to;
   private final Long launchSnapshotId;
+  private final PCollectionView<String> precondition;
 
+  /**
+   * The commit waits for {@code precondition}, a singleton the caller computes from the whole run
+   * (and fails the run instead of producing when the run must not commit), so that even a run with
+   * no session to write cannot empty the range before it is known to be right.
+   */
   ReplaceSessions(
-      IcebergCatalog catalog, String tableName, Instant from, Instant to, Long launchSnapshotId) {
+      IcebergCatalog catalog,
+      String tableName,
+      Instant from,
+      Instant to,
+      Long launchSnapshotId,
+      PCollectionView<String> precondition) {
     this.catalog = catalog;
     this.tableName = tableName;
     this.from = from;
     this.to = to;
     this.launchSnapshotId = launchSnapshotId;
+    this.precondition = precondition;
   }
 
   /** A written data file and its row count, between the writers and the committer. */
@@ -91,7 +104,8 @@ public class ReplaceSessions extends PTransform<PCollection<Session>, PDone> {
         .apply("CollectFiles", Combine.globally(new ListFn()))
         .apply(
             "CommitReplace",
-            ParDo.of(new CommitFn(catalog, tableName, from, to, launchSnapshotId)));
+            ParDo.of(new CommitFn(catalog, tableName, from, to, launchSnapshotId))
+                .withSideInput(CommitFn.PRECONDITION, precondition));
     return PDone.in(sessions.getPipeline());
   }
 
@@ -191,6 +205,8 @@ public class ReplaceSessions extends PTransform<PCollection<Session>, PDone> {
   }
 
   static class CommitFn extends DoFn<List<WrittenFile>, Void> {
+    static final String PRECONDITION = "precondition";
+
     private final IcebergCatalog catalog;
     private final String tableName;
     private final Instant from;
@@ -209,7 +225,8 @@ public class ReplaceSessions extends PTransform<PCollection<Session>, PDone> {
     }
 
     @ProcessElement
-    public void process(@Element List<WrittenFile> files) {
+    public void process(
+        @Element List<WrittenFile> files, @SideInput(PRECONDITION) String precondition) {
       Table table = SessionsTable.openOrCreate(catalog, tableName);
       String commitId = commitId(files);
       for (Snapshot snapshot : table.snapshots()) {

@@ -2,6 +2,7 @@ package dev.sessionize.pipeline;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
+import dev.sessionize.transforms.Clock;
 import dev.sessionize.transforms.EventParser;
 import dev.sessionize.transforms.ParseEvents;
 import dev.sessionize.transforms.SessionImpl;
@@ -298,9 +299,10 @@ public final class SessionizationPipeline {
     void setIcebergMaxOutage(String value);
 
     @Description(
-        "Also append every event that passes the lateness gate (duplicates included, with its"
-            + " Kafka position) to the --eventsTable Iceberg table, committed every"
-            + " --commitInterval: the raw events archive that BackfillSessions reads.")
+        "Also append every record read (its exact bytes, Kafka position and timestamp, and when"
+            + " it was read; records that do not parse too) to the --eventsTable Iceberg table,"
+            + " committed every --commitInterval: the raw master dataset that BackfillSessions"
+            + " replays.")
     @Default.Boolean(false)
     boolean getArchiveEvents();
 
@@ -489,18 +491,16 @@ public final class SessionizationPipeline {
                     .withMaxRecordBytes(options.getMaxRecordBytes())
                     .withMaxFutureSkew(maxFutureSkew))
             .withSessionImpl(sessionImpl(options));
-    PCollectionTuple out =
-        records.apply(
-            "SessionizeClickstream",
-            options.getArchiveEvents() ? sessionize.withEventArchive() : sessionize);
     String folder = options.getOutput();
     Duration flush = DurationOption.parse(options.getCommitInterval());
     if (options.getArchiveEvents()) {
-      out.get(SessionizeClickstream.ARCHIVE)
-          .apply(
-              "ArchiveEvents",
-              new ArchiveEvents(IcebergOptions.catalog(options), options.getEventsTable(), flush));
+      // The raw master dataset: every record read, before parsing (BackfillSessions replays it).
+      records.apply(
+          "ArchiveRecords",
+          new ArchiveEvents(
+              IcebergOptions.catalog(options), options.getEventsTable(), flush, Clock.system()));
     }
+    PCollectionTuple out = records.apply("SessionizeClickstream", sessionize);
     if ("iceberg".equals(options.getSessionsSink())) {
       out.get(SessionizeClickstream.SESSIONS)
           .apply(

@@ -1,18 +1,21 @@
 package dev.sessionize.pipeline;
 
 import static org.junit.Assert.assertEquals;
+import static org.junit.Assert.assertNotNull;
 import static org.junit.Assert.assertTrue;
 
 import dev.sessionize.transforms.SessionizeMetrics;
-import dev.sessionize.transforms.model.Session;
 import java.io.File;
 import java.nio.charset.StandardCharsets;
 import java.time.LocalDate;
 import java.time.ZoneOffset;
 import java.util.ArrayList;
-import java.util.HashSet;
+import java.util.Base64;
+import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Properties;
+import java.util.Random;
 import java.util.Set;
 import java.util.TreeMap;
 import java.util.concurrent.Callable;
@@ -25,6 +28,10 @@ import org.apache.iceberg.Table;
 import org.apache.iceberg.data.Record;
 import org.apache.iceberg.io.CloseableIterable;
 import org.apache.iceberg.types.Types;
+import org.apache.kafka.clients.producer.KafkaProducer;
+import org.apache.kafka.clients.producer.ProducerConfig;
+import org.apache.kafka.clients.producer.ProducerRecord;
+import org.apache.kafka.common.serialization.ByteArraySerializer;
 import org.joda.time.Duration;
 import org.joda.time.Instant;
 import org.junit.ClassRule;
@@ -36,11 +43,21 @@ import org.junit.runners.JUnit4;
 
 /**
  * The batch layer against the speed layer, on the DirectRunner with a real Kafka broker and a real
- * Iceberg catalog on disk: a generated day streamed through the job (with the events archive on),
- * then the backfill of that day must leave the sessions table as the stream left it (every column
- * but {@code version} and {@code emitted_at}, same {@code session_id}s); a corrupted row and a
- * stale row are repaired by the next backfill; and an event the stream rejected as TOO_LATE is
- * counted after the re-injection.
+ * Iceberg catalog on disk. A generated day (duplicates, malformed records, records late within the
+ * allowed lateness and records too late for it, keyed by user as producers do) is streamed through
+ * the job with the raw archive on until every session is final; then:
+ *
+ * <ol>
+ *   <li>the archive holds every record read, byte for byte, with its position and times;
+ *   <li>a backfill of the streamed days leaves the table exactly as the stream left it (every
+ *       column but {@code version} and {@code emitted_at}, one row per {@code session_id});
+ *   <li>so does a backfill over the archive with every record appended a second time;
+ *   <li>the re-injection (a backfill of the TOO_LATE records' days with them included) leaves the
+ *       sessions an independent sort-and-split of every accepted or too-late event gives.
+ * </ol>
+ *
+ * The stream itself is checked against {@link RawArchive#stream}, the spec's rules applied record
+ * by record in each partition's order.
  */
 @RunWith(JUnit4.class)
 public class BackfillIT {
@@ -49,22 +66,23 @@ public class BackfillIT {
 
   private static final int PARTITIONS = 2;
   private static final String NS = "backfill_it";
+  private static final String CLOCK = "backfill-clock";
+  private static final Duration GAP = Duration.standardMinutes(30);
+  private static final Duration LATENESS = Duration.standardMinutes(5);
 
   /** Columns that legitimately differ between the stream and the backfill (see the README). */
   private static final Set<String> NOT_COMPARED = Set.of("version", "emitted_at");
 
-  private static byte[] event(String user, String id, Instant t) {
-    return String.format(
-            "{\"user_id\":\"%s\",\"event_id\":\"%s\",\"event_type\":\"page_view\","
-                + "\"timestamp\":\"%s\",\"page_url\":\"/late\"}",
-            user, id, t)
-        .getBytes(StandardCharsets.UTF_8);
-  }
-
-  /** The table's rows by session_id, each as all compared columns, name=value. */
-  static Map<String, String> comparable(Table table) throws Exception {
+  /**
+   * The table's rows by session_id, each as all compared columns, name=value; rows of {@code users}
+   * left out.
+   */
+  static Map<String, String> comparable(Table table, Set<String> users) throws Exception {
     Map<String, String> out = new TreeMap<>();
     for (Map.Entry<String, Record> e : SessionRows.byId(table).entrySet()) {
+      if (users.contains((String) e.getValue().getField("user_id"))) {
+        continue;
+      }
       StringBuilder row = new StringBuilder();
       for (Types.NestedField f : SessionsTable.SCHEMA.columns()) {
         if (NOT_COMPARED.contains(f.name())) {
@@ -81,59 +99,66 @@ public class BackfillIT {
     return out;
   }
 
-  private BackfillSessions.Options backfillOptions(File warehouse, String days) {
+  private BackfillSessions.Outcome backfill(File warehouse, String days, String... more) {
     PipelineOptionsFactory.register(BackfillSessions.Options.class);
-    return PipelineOptionsFactory.fromArgs(
-            "--runner=DirectRunner",
-            "--days=" + days,
-            "--warehouse=" + warehouse,
-            "--eventsTable=" + NS + ".events",
-            "--sessionsTable=" + NS + ".sessions")
-        .as(BackfillSessions.Options.class);
-  }
-
-  private PipelineResult backfill(File warehouse, String days) {
-    BackfillSessions.Options options = backfillOptions(warehouse, days);
-    long started = System.nanoTime();
-    PipelineResult result = BackfillSessions.run(options);
-    result.waitUntilFinish();
-    System.out.println(
-        "BackfillIT: "
-            + BackfillSessions.summary(result, options, (System.nanoTime() - started) / 1_000_000));
-    assertEquals(0, SessionizeMetrics.read(result, "dead_letter_TOO_LATE"));
-    return result;
+    List<String> args =
+        new ArrayList<>(
+            List.of(
+                "--runner=DirectRunner",
+                "--days=" + days,
+                "--warehouse=" + warehouse,
+                "--eventsTable=" + NS + ".events",
+                "--sessionsTable=" + NS + ".sessions"));
+    args.addAll(List.of(more));
+    BackfillSessions.Options options =
+        PipelineOptionsFactory.fromArgs(args.toArray(String[]::new))
+            .as(BackfillSessions.Options.class);
+    BackfillSessions.Outcome outcome = BackfillSessions.backfill(options);
+    System.out.println("BackfillIT: " + BackfillSessions.summary(outcome, options));
+    return outcome;
   }
 
   @Test
-  public void backfillEqualsTheStreamRepairsTheTableAndCountsReinjectedLateData() throws Exception {
-    List<ClickstreamGenerator.Record> stream =
+  public void backfillEqualsTheStreamAndReinjectionEqualsTheBatchOfEverything() throws Exception {
+    List<ClickstreamGenerator.Record> generated =
         new ClickstreamGenerator()
             .seed(2026L)
             .start(Instant.parse("2026-11-20T06:00:00Z"))
             .events(600)
             .users(20)
             .duplicateRate(0.02)
-            .malformedRate(0.01)
+            .malformedRate(0.02)
+            .lateRate(0.02)
             .generate();
-    List<byte[]> values = new ArrayList<>();
-    SessionModel model =
-        new SessionModel(Duration.standardMinutes(30), Duration.standardMinutes(5));
-    Set<String> distinct = new HashSet<>();
-    int malformed = 0;
-    int valid = 0;
-    Instant first = BoundedWindow.TIMESTAMP_MAX_VALUE;
-    Instant last = BoundedWindow.TIMESTAMP_MIN_VALUE;
-    for (ClickstreamGenerator.Record r : stream) {
-      values.add(r.payload);
-      if (r.kind == ClickstreamGenerator.Kind.MALFORMED) {
-        malformed++;
-        continue;
+    // One event in 25 delivered 10 to 39 minutes late: within the allowed lateness or just
+    // beyond it, some of them after their session is final (they start a new one).
+    Random random = new Random(7);
+    List<RawArchive.Rec> produced = new ArrayList<>();
+    List<Object[]> order = new ArrayList<>(); // {record, delivered at}
+    for (int i = 0; i < generated.size(); i++) {
+      ClickstreamGenerator.Record r = generated.get(i);
+      Instant delivered = r.deliveredAt;
+      if (r.kind == ClickstreamGenerator.Kind.EVENT && i % 25 == 0) {
+        delivered = r.eventTime.plus(Duration.standardMinutes(10 + random.nextInt(30)));
       }
-      valid++;
-      if (distinct.add(r.userId + "/" + r.eventId)) {
-        model.accept(SessionModel.Event.of(r.payload), BoundedWindow.TIMESTAMP_MIN_VALUE);
-        first = r.eventTime.isBefore(first) ? r.eventTime : first;
-        last = r.eventTime.isAfter(last) ? r.eventTime : last;
+      order.add(new Object[] {r, delivered});
+    }
+    order.sort((a, b) -> ((Instant) a[1]).compareTo((Instant) b[1]));
+    RawArchive model = new RawArchive();
+    int malformed = 0;
+    Instant first = null;
+    Instant last = null;
+    for (Object[] o : order) {
+      ClickstreamGenerator.Record r = (ClickstreamGenerator.Record) o[0];
+      int partition =
+          r.userId == null
+              ? malformed++ % PARTITIONS
+              : Math.floorMod(r.userId.hashCode(), PARTITIONS);
+      // "Read" when delivered: only the FUTURE_TIMESTAMP verdict uses it, as the job's clock does.
+      model.add(r.payload, partition, (Instant) o[1], r.userId, r.eventId, r.eventTime);
+      if (r.eventTime != null) {
+        first = first == null || r.eventTime.isBefore(first) ? r.eventTime : first;
+        last = last == null || r.eventTime.isAfter(last) ? r.eventTime : last;
       }
     }
     LocalDate firstDay =
@@ -141,22 +166,31 @@ public class BackfillIT {
     LocalDate lastDay =
         LocalDate.ofInstant(java.time.Instant.ofEpochMilli(last.getMillis()), ZoneOffset.UTC);
     String days = firstDay.equals(lastDay) ? firstDay.toString() : firstDay + ".." + lastDay;
-    // A clock event per partition at noon the day after: the watermark closes every session.
-    Instant clock =
-        new Instant(lastDay.plusDays(1).atStartOfDay(ZoneOffset.UTC).toInstant().toEpochMilli())
-            .plus(Duration.standardHours(12));
-    List<byte[]> clocks = new ArrayList<>();
+    // A clock event per partition at noon two days after: the stream time closes every session.
+    Instant clock = EventsTable.midnight(lastDay.plusDays(2)).plus(Duration.standardHours(12));
     for (int p = 0; p < PARTITIONS; p++) {
-      clocks.add(event("backfill-clock", "clock-" + p, clock));
+      model.add(
+          RawArchive.json(CLOCK, "clock-" + p, clock, "/"), p, clock, CLOCK, "clock-" + p, clock);
     }
-    List<String> expected = model.sessions();
-    final Instant from = first.minus(Duration.standardDays(1));
-    final Instant until = clock.plus(Duration.standardDays(1));
+    List<RawArchive.Rec> tooLate = new ArrayList<>();
+    List<String> expected = new ArrayList<>();
+    for (String s : RawArchive.stream(model.records, GAP, LATENESS, LATENESS, tooLate, true)) {
+      if (!s.startsWith(CLOCK + " ")) {
+        expected.add(s); // the clock's own session never closes
+      }
+    }
+    assertTrue("some records are too late", !tooLate.isEmpty());
+    // The same sessions, every column by the spec's rules.
+    List<SessionModel.Row> streamRows =
+        RawArchive.streamRows(model.records, GAP, LATENESS, LATENESS, new ArrayList<>(), true);
+    Map<String, RawArchive.Rec> byPosition = new HashMap<>();
+    for (RawArchive.Rec r : model.records) {
+      byPosition.put(r.partition() + "/" + r.offset(), r);
+    }
 
     servers.kafka().createTopic("clickstream_events", PARTITIONS);
     servers.kafka().createTopic("clickstream_events_dlq", 1);
-    servers.kafka().produce("clickstream_events", PARTITIONS, values);
-    servers.kafka().produce("clickstream_events", PARTITIONS, clocks);
+    produce(model.records);
 
     File warehouse = tmp.newFolder("warehouse");
     PipelineOptionsFactory.register(SessionizationPipeline.Options.class);
@@ -177,11 +211,25 @@ public class BackfillIT {
             .as(SessionizationPipeline.Options.class);
     options.as(StreamingOptions.class).setStreaming(true);
     long streamStarted = System.nanoTime();
+    Instant launched = Instant.now();
     PipelineResult job = SessionizationPipeline.run(options);
     Table sessions = SessionsTable.openOrCreate(warehouse.getPath(), NS + ".sessions");
     Table events =
         EventsTable.openOrCreate(IcebergCatalog.hadoop(warehouse.getPath()), NS + ".events");
-    Instant lateAt = new Instant(first.getMillis() + (last.getMillis() - first.getMillis()) / 2);
+    Set<String> invalid = new java.util.TreeSet<>();
+    for (RawArchive.Rec r : model.records) {
+      if (r.user() == null) {
+        invalid.add(r.partition() + "/" + r.offset());
+      }
+    }
+    Set<String> late = new java.util.TreeSet<>();
+    for (RawArchive.Rec r : tooLate) {
+      late.add(r.partition() + "/" + r.offset());
+    }
+    Set<String> speedDependent = new java.util.TreeSet<>();
+    Map<String, com.fasterxml.jackson.databind.JsonNode> letters;
+    Instant from = launched.minus(Duration.standardDays(1));
+    Instant until = launched.plus(Duration.standardDays(2));
     try {
       await(
           job,
@@ -192,74 +240,100 @@ public class BackfillIT {
                 && rows.values().stream()
                     .allMatch(r -> Boolean.TRUE.equals(r.getField("is_final")));
           });
-      // Every session is closed, so this one is beyond the allowed lateness: a dead letter.
-      servers
-          .kafka()
-          .produce("clickstream_events", 1, List.of(event("late-user", "late-1", lateAt)));
-      assertEquals(
-          malformed + 1,
-          servers.kafka().readAll("clickstream_events_dlq", malformed + 1, 120_000).size());
-      // The archive: every valid record (duplicates too) and the clocks, not the late one.
-      int archived = valid + PARTITIONS;
+      // Every malformed record and every record the partition rule finds TOO_LATE is a dead
+      // letter. The stream may reject more: where the runner's watermark was ahead of the
+      // partition's stream time (the letter says so), which depends on how fast the job ran.
       await(
           job,
-          archived + " archived events",
-          () -> EventsTable.read(events, from, until).size() >= archived);
-      assertEquals(archived, EventsTable.read(events, from, until).size());
-      // IcebergIO appended into the table as created: every data file in the day(event_time) spec.
-      events.refresh();
-      int files = 0;
-      try (CloseableIterable<FileScanTask> tasks = events.newScan().planFiles()) {
-        for (FileScanTask task : tasks) {
-          assertEquals(EventsTable.SPEC.specId(), task.file().specId());
-          assertTrue(task.file().path().toString().contains("event_time_day="));
-          files++;
+          (invalid.size() + late.size()) + " dead letters",
+          () -> deadLetters().size() >= invalid.size() + late.size());
+      letters = deadLetters();
+      for (String position : invalid) {
+        assertTrue("dead letter " + position, letters.containsKey(position));
+        assertTrue(!"TOO_LATE".equals(letters.get(position).path("reason").asText()));
+      }
+      for (String position : late) {
+        assertEquals("TOO_LATE", letters.get(position).path("reason").asText());
+      }
+      for (Map.Entry<String, com.fasterxml.jackson.databind.JsonNode> e : letters.entrySet()) {
+        if (!invalid.contains(e.getKey()) && !late.contains(e.getKey())) {
+          String detail = e.getValue().path("detail").asText();
+          assertTrue(detail, detail.contains("watermark"));
+          speedDependent.add(byPosition.get(e.getKey()).user());
         }
       }
-      assertTrue("archive data files", files > 0);
-      System.out.printf("BackfillIT: archive: %d data files, %d snapshots%n", files, count(events));
+      await(
+          job,
+          model.records.size() + " archived records",
+          () -> EventsTable.read(events, from, until).size() >= model.records.size());
     } finally {
       job.cancel();
     }
     System.out.printf(
-        "BackfillIT: streamed %d records (%d valid, %d malformed) + %d clocks + 1 too late in %.1f s%n",
-        stream.size(), valid, malformed, PARTITIONS, (System.nanoTime() - streamStarted) / 1e9);
-    // Every column (but version and emitted_at) of every row, one row per session_id.
-    SessionRows.assertRows(model.rows(), sessions, Set.of());
+        "BackfillIT: streamed %d records (%d malformed or future, %d too late) in %.1f s%n",
+        model.records.size(), malformed, tooLate.size(), (System.nanoTime() - streamStarted) / 1e9);
+    System.out.printf(
+        "BackfillIT: %d too late by the partition rule; users with records the stream rejected"
+            + " against the runner's watermark: %s%n",
+        tooLate.size(), speedDependent);
+    Set<String> notModelled = new java.util.TreeSet<>(speedDependent);
+    notModelled.add(CLOCK); // the clock's own session never closes
+    SessionRows.assertRows(everyRow(streamRows, notModelled), sessions, speedDependent);
 
-    // 1. The backfill of the streamed days changes nothing.
-    Map<String, String> streamed = comparable(sessions);
-    long snapshots = count(sessions);
-    PipelineResult run = backfill(warehouse, days);
-    assertEquals(streamed.size(), SessionizeMetrics.read(run, "backfill_sessions_written"));
-    assertEquals(streamed, comparable(sessions));
-    assertEquals("one commit", snapshots + 1, count(sessions));
+    // 1. The archive: every record read, its exact bytes at its position, with its times.
+    List<EventsTable.Archived> archived = EventsTable.read(events, from, until);
+    assertEquals(model.records.size(), archived.size());
+    Map<String, String> want = new TreeMap<>();
+    Map<Integer, Integer> offsets = new HashMap<>();
+    for (RawArchive.Rec r : model.records) {
+      int offset = offsets.merge(r.partition(), 1, Integer::sum) - 1;
+      want.put(
+          "clickstream_events/" + r.partition() + "/" + offset,
+          Base64.getEncoder().encodeToString(r.payload()));
+    }
+    Map<String, String> have = new TreeMap<>();
+    for (EventsTable.Archived a : archived) {
+      have.put(a.position(), Base64.getEncoder().encodeToString(a.record().payload()));
+      assertNotNull("kafka timestamp", a.record().kafkaTimestamp());
+      assertTrue(
+          "ingested while the job ran: " + a.ingestedAt(),
+          !a.ingestedAt().isBefore(launched) && !a.ingestedAt().isAfter(Instant.now()));
+    }
+    assertEquals(want, have);
+    events.refresh();
+    int files = 0;
+    try (CloseableIterable<FileScanTask> tasks = events.newScan().planFiles()) {
+      for (FileScanTask task : tasks) {
+        assertEquals(EventsTable.SPEC.specId(), task.file().specId());
+        assertTrue(task.file().path().toString().contains("ingested_at_day="));
+        files++;
+      }
+    }
+    System.out.printf("BackfillIT: archive: %d data files%n", files);
 
-    // 2. A corrupted row and a stale row are repaired by the next backfill.
-    String victim = streamed.keySet().iterator().next();
-    Record original = SessionRows.byId(sessions).get(victim);
-    Instant start = Session.startOf(victim);
-    // (Its version is above any the stream wrote: the sink skips a row of a lower version.)
-    Session corrupted =
-        BackfillScenario.session(
-                (String) original.getField("user_id"),
-                start,
-                start.plus(Duration.standardMinutes(1)),
-                99)
-            .toBuilder()
-            .setVersion(1_000)
-            .build();
-    Session stale =
-        BackfillScenario.session("ghost", lateAt, lateAt.plus(Duration.standardMinutes(1)), 1);
-    List<Session> damage = List.of(corrupted, stale);
-    SessionsTable.commit(sessions, damage, SessionsTable.commitId(damage));
-    Map<String, String> damaged = comparable(sessions);
-    assertTrue(damaged.get(victim), damaged.get(victim).contains("event_count=99 "));
-    assertTrue(damaged.containsKey(stale.sessionId()));
-    backfill(warehouse, days);
-    assertEquals(streamed, comparable(sessions));
+    // 2. The backfill of the streamed days changes nothing (for the users the stream judged by
+    // the partition rule alone; the others get the rule's sessions).
+    Map<String, String> streamed = comparable(sessions, speedDependent);
+    BackfillSessions.Outcome run = backfill(warehouse, days);
+    assertEquals(streamed, comparable(sessions, speedDependent));
+    SessionRows.assertRows(everyRow(streamRows, Set.of(CLOCK)), sessions, Set.of());
+    assertEquals(
+        "every session written",
+        expected.size(),
+        SessionizeMetrics.read(run.result(), "backfill_sessions_written"));
 
-    // 3. The TOO_LATE event, re-injected, is counted; a second re-injection changes nothing.
+    // 3. Nor does it over an archive holding every record twice (a replay, a re-committed file).
+    Map<String, String> once = comparable(sessions, Set.of());
+    EventsTable.append(events, archived, null);
+    BackfillSessions.Outcome twice = backfill(warehouse, days);
+    assertEquals(
+        archived.size(), SessionizeMetrics.read(twice.result(), "backfill_records_distinct"));
+    assertEquals(
+        2L * archived.size(), SessionizeMetrics.read(twice.result(), "backfill_records_read"));
+    assertEquals(once, comparable(sessions, Set.of()));
+
+    // 4. The re-injection: the TOO_LATE records' days with them included, as a batch run over
+    // every accepted or too-late event gives; again, nothing changes.
     PipelineOptionsFactory.register(ReinjectLateEvents.Options.class);
     ReinjectLateEvents.Options reinject =
         PipelineOptionsFactory.fromArgs(
@@ -271,35 +345,64 @@ public class BackfillIT {
             .as(ReinjectLateEvents.Options.class);
     ReinjectLateEvents.Report report = ReinjectLateEvents.run(reinject);
     System.out.println("BackfillIT: " + report);
-    assertEquals(malformed + 1, report.deadLetters());
-    assertEquals(1, report.tooLate());
-    assertEquals(1, report.appended());
-    Map<String, String> withLate = comparable(sessions);
-    String lateId = Session.idFor("late-user", lateAt);
-    assertTrue("the late event's session " + lateId, withLate.containsKey(lateId));
-    assertTrue(withLate.get(lateId), withLate.get(lateId).contains("event_count=1 "));
-    withLate.remove(lateId);
-    assertEquals(streamed, withLate);
-    model.accept(
-        SessionModel.Event.of(event("late-user", "late-1", lateAt)),
-        BoundedWindow.TIMESTAMP_MIN_VALUE);
-    SessionRows.assertRows(model.rows(), sessions, Set.of());
-
-    ReinjectLateEvents.Report again = ReinjectLateEvents.run(reinject);
-    assertEquals(0, again.appended());
-    assertEquals(1, again.alreadyArchived());
-    Map<String, String> afterAgain = comparable(sessions);
-    afterAgain.remove(lateId);
-    assertEquals(streamed, afterAgain);
+    int tooLateLetters = letters.size() - invalid.size();
+    assertEquals(letters.size(), report.deadLetters());
+    assertEquals(tooLateLetters, report.tooLate());
+    assertEquals(tooLateLetters, report.archived());
+    java.util.TreeSet<LocalDate> lateDays = new java.util.TreeSet<>();
+    for (RawArchive.Rec r : tooLate) {
+      lateDays.add(EventsTable.day(r.eventTime()));
+    }
+    assertEquals(ReinjectLateEvents.runs(lateDays), report.dayRanges());
+    assertEquals(
+        "the too-late records fall on every streamed day", List.of(days), report.dayRanges());
+    SessionRows.assertRows(
+        everyRow(
+            RawArchive.batchRows(model.records, GAP, Duration.standardHours(24)), Set.of(CLOCK)),
+        sessions,
+        Set.of());
+    assertTrue(
+        "the TOO_LATE records changed sessions", !comparable(sessions, Set.of()).equals(once));
   }
 
-  private static long count(Table table) {
-    table.refresh();
-    long n = 0;
-    for (org.apache.iceberg.Snapshot ignored : table.snapshots()) {
-      n++;
+  /** The model's rows but those of {@code users}. */
+  private static List<SessionModel.Row> everyRow(List<SessionModel.Row> rows, Set<String> users) {
+    return RawArchive.rowsStartingIn(
+        rows, BoundedWindow.TIMESTAMP_MIN_VALUE, BoundedWindow.TIMESTAMP_MAX_VALUE, users);
+  }
+
+  /** The dead-letter topic's letters by source position {@code partition/offset}. */
+  private static Map<String, com.fasterxml.jackson.databind.JsonNode> deadLetters()
+      throws Exception {
+    Map<String, com.fasterxml.jackson.databind.JsonNode> out = new TreeMap<>();
+    for (String letter :
+        ReinjectLateEvents.readDeadLetters(
+            servers.kafka().bootstrapServers(), "clickstream_events_dlq")) {
+      var json = dev.sessionize.transforms.model.Json.MAPPER.readTree(letter);
+      out.put(
+          json.path("source").path("partition").asInt()
+              + "/"
+              + json.path("source").path("offset").asLong(),
+          json);
     }
-    return n;
+    return out;
+  }
+
+  /** Produces the records in order, each to its partition (users keyed to one partition). */
+  private static void produce(List<RawArchive.Rec> records) throws Exception {
+    Properties props = new Properties();
+    props.put(ProducerConfig.BOOTSTRAP_SERVERS_CONFIG, servers.kafka().bootstrapServers());
+    props.put(ProducerConfig.KEY_SERIALIZER_CLASS_CONFIG, ByteArraySerializer.class.getName());
+    props.put(ProducerConfig.VALUE_SERIALIZER_CLASS_CONFIG, ByteArraySerializer.class.getName());
+    props.put(ProducerConfig.MAX_REQUEST_SIZE_CONFIG, 4 << 20);
+    props.put(ProducerConfig.ENABLE_IDEMPOTENCE_CONFIG, "true"); // in order per partition
+    try (KafkaProducer<byte[], byte[]> producer = new KafkaProducer<>(props)) {
+      for (RawArchive.Rec r : records) {
+        byte[] key = r.user() == null ? null : r.user().getBytes(StandardCharsets.UTF_8);
+        producer.send(new ProducerRecord<>("clickstream_events", r.partition(), key, r.payload()));
+      }
+      producer.flush();
+    }
   }
 
   /** Waits up to 4 minutes for {@code condition}; fails naming {@code what}. */

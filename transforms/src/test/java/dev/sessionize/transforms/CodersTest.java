@@ -60,6 +60,14 @@ public class CodersTest {
     assertEquals(
         -1,
         CoderUtils.clone(RawRecord.RawRecordCoder.of(), RawRecord.of(new byte[0])).sourceOffset());
+    RawRecord stamped =
+        RawRecord.of(new byte[] {'{', '}'}, "clickstream_events", 3, 1L << 40, at(-5));
+    CoderProperties.coderDecodeEncodeEqual(RawRecord.RawRecordCoder.of(), stamped);
+    assertEquals(at(-5), CoderUtils.clone(RawRecord.RawRecordCoder.of(), stamped).kafkaTimestamp());
+    assertEquals(
+        null,
+        CoderUtils.clone(RawRecord.RawRecordCoder.of(), RawRecord.of(new byte[0]))
+            .kafkaTimestamp());
 
     DeadLetter letter =
         DeadLetter.builder()

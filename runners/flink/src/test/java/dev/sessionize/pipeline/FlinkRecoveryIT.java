@@ -430,27 +430,42 @@ public class FlinkRecoveryIT {
   }
 
   /**
-   * The archive holds every accepted record's position; a record archived twice (a replay after a
-   * restore) is archived identically. Returns how many positions are archived more than once.
+   * The archive (the raw master dataset) holds every record read, accepted or rejected, with its
+   * exact bytes at its position; a record archived twice (a replay after a restore) is archived
+   * identically but for its ingestion time. Returns how many positions are archived more than once.
    */
   private int assertArchive(String restore, Table archive, Expected expected, Process job)
       throws Exception {
     Map<String, List<Record>> byPosition = new TreeMap<>();
+    Set<String> read = new TreeSet<>(expected.accepted);
+    read.addAll(expected.rejected.keySet());
     await(
-        restore + ": " + expected.accepted.size() + " positions in the archive",
+        restore + ": " + read.size() + " positions in the archive",
         () -> {
           byPosition.clear();
           byPosition.putAll(archived(archive));
-          return byPosition.keySet().containsAll(expected.accepted);
+          return byPosition.keySet().containsAll(read);
         },
         job);
-    assertEquals(restore + ": archived positions", expected.accepted, byPosition.keySet());
+    assertEquals(restore + ": archived positions", read, byPosition.keySet());
     int twice = 0;
     for (Map.Entry<String, List<Record>> e : byPosition.entrySet()) {
+      byte[] bytes = expected.rejected.get(e.getKey());
+      if (bytes != null) {
+        assertEquals(
+            restore + ": " + e.getKey() + " archived with its exact bytes",
+            java.nio.ByteBuffer.wrap(bytes),
+            e.getValue().get(0).getField("record"));
+      }
       if (e.getValue().size() > 1) {
         twice++;
         for (Record r : e.getValue()) {
-          assertEquals(restore + ": " + e.getKey() + " archived twice", e.getValue().get(0), r);
+          for (String column : List.of("record", "kafka_timestamp")) {
+            assertEquals(
+                restore + ": " + e.getKey() + " archived twice: " + column,
+                e.getValue().get(0).getField(column),
+                r.getField(column));
+          }
         }
       }
     }

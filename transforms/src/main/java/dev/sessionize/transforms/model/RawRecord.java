@@ -7,6 +7,7 @@ import java.io.OutputStream;
 import org.apache.beam.sdk.coders.CustomCoder;
 import org.apache.beam.sdk.coders.DefaultCoder;
 import org.checkerframework.checker.nullness.qual.Nullable;
+import org.joda.time.Instant;
 
 /**
  * One input record as a source delivered it: the raw bytes and where they came from (topic or file,
@@ -29,16 +30,36 @@ public abstract class RawRecord {
   /** Offset (or line number), or -1 when unknown. */
   public abstract long sourceOffset();
 
+  /**
+   * The Kafka record's own timestamp (the producer's CreateTime or the broker's LogAppendTime, as
+   * the topic is configured); null when the source has none (files, or a Kafka record without one).
+   * Kept in the raw archive; the event time is the payload's {@code timestamp}, not this.
+   */
+  public abstract @Nullable Instant kafkaTimestamp();
+
   public static RawRecord of(byte[] payload) {
     return of(payload, null, -1, -1L);
   }
 
   public static RawRecord of(
       byte[] payload, @Nullable String sourceTopic, int sourcePartition, long sourceOffset) {
-    return new AutoValue_RawRecord(payload, sourceTopic, sourcePartition, sourceOffset);
+    return of(payload, sourceTopic, sourcePartition, sourceOffset, null);
   }
 
-  /** Hand-written coder: the payload plus the source position, no Java serialization. */
+  public static RawRecord of(
+      byte[] payload,
+      @Nullable String sourceTopic,
+      int sourcePartition,
+      long sourceOffset,
+      @Nullable Instant kafkaTimestamp) {
+    return new AutoValue_RawRecord(
+        payload, sourceTopic, sourcePartition, sourceOffset, kafkaTimestamp);
+  }
+
+  /**
+   * Hand-written coder: the payload, the source position and the Kafka timestamp, no Java
+   * serialization.
+   */
   public static final class RawRecordCoder extends CustomCoder<RawRecord> {
     private static final RawRecordCoder INSTANCE = new RawRecordCoder();
 
@@ -52,6 +73,7 @@ public abstract class RawRecord {
       Wire.writeNullableString(value.sourceTopic(), out);
       Wire.writeSignedVarLong(value.sourcePartition(), out);
       Wire.writeSignedVarLong(value.sourceOffset(), out);
+      Wire.writeNullableInstant(value.kafkaTimestamp(), out);
     }
 
     @Override
@@ -60,7 +82,8 @@ public abstract class RawRecord {
       String topic = Wire.readNullableString(in);
       int partition = (int) Wire.readSignedVarLong(in);
       long offset = Wire.readSignedVarLong(in);
-      return RawRecord.of(payload, topic, partition, offset);
+      Instant kafkaTimestamp = Wire.readNullableInstant(in);
+      return RawRecord.of(payload, topic, partition, offset, kafkaTimestamp);
     }
 
     @Override
