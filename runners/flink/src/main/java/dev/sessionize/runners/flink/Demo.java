@@ -12,6 +12,7 @@ import dev.sessionize.transforms.model.Json;
 import java.io.File;
 import java.io.IOException;
 import java.net.BindException;
+import java.net.URI;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.Paths;
@@ -248,6 +249,11 @@ public final class Demo {
             });
     SessionizationPipeline.Options options =
         PipelineOptionsFactory.fromArgs(jobArgs).as(SessionizationPipeline.Options.class);
+    List<String> flinkUrls = FlinkProduction.localEndpoints(jobArgs); // web UI, Prometheus
+    flinkUrls.forEach(url -> say(url + "  (beside the live dashboard: " + dashboard.url() + ")"));
+    flinkUrls.stream() // the page's pipeline-health panel reads the embedded cluster's metrics
+        .filter(line -> line.startsWith("Prometheus"))
+        .forEach(line -> dashboard.watchMetrics(List.of(URI.create(line.replaceAll(".* ", "")))));
     AtomicReference<Throwable> failure = new AtomicReference<>();
     Thread job =
         new Thread(
@@ -355,6 +361,7 @@ public final class Demo {
               + " in Redis, latest "
               + jedis.get("dash:latest"));
       say("  live dashboard         " + dashboard.url());
+      flinkUrls.forEach(url -> say("  " + url));
       say("  wall time              " + (System.currentTimeMillis() - wallStart) / 1000 + " s");
     }
     finished.set(true);
