@@ -1,5 +1,7 @@
 package dev.sessionize.dashboard;
 
+import java.net.URI;
+import java.net.URISyntaxException;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -9,7 +11,8 @@ import java.util.regex.Pattern;
 /**
  * The dashboard server's options, {@code --name=value} like the job's: where Redis is (the same
  * names as the pipeline's {@code --redisHost}, {@code --redisPort}, {@code --redisPasswordEnv},
- * {@code --redisTls}) and where to serve the page ({@code --port}, {@code --bind}).
+ * {@code --redisTls}), where to serve the page ({@code --port}, {@code --bind}) and where the job's
+ * Prometheus metrics are ({@code --metricsUrls}, for the pipeline-health panel).
  */
 public final class DashboardOptions {
   /** Option names, their defaults and what they are, in the order {@code --help} prints them. */
@@ -32,6 +35,14 @@ public final class DashboardOptions {
         new String[] {
           "127.0.0.1", "address to listen on; 0.0.0.0 serves other machines too (no login!)"
         });
+    OPTIONS.put(
+        "metricsUrls",
+        new String[] {
+          "",
+          "Prometheus endpoints of the job's Flink cluster, comma-separated (e.g."
+              + " http://tm1:9250/metrics,http://tm2:9250/metrics), for the pipeline-health panel;"
+              + " empty = no panel"
+        });
   }
 
   private static final Pattern ENV_NAME = Pattern.compile("[A-Za-z_][A-Za-z0-9_]*");
@@ -43,6 +54,7 @@ public final class DashboardOptions {
   private final boolean redisTls;
   private final int port;
   private final String bind;
+  private final List<URI> metricsUrls;
 
   private DashboardOptions(
       String redisHost,
@@ -50,13 +62,15 @@ public final class DashboardOptions {
       String redisPasswordEnv,
       boolean redisTls,
       int port,
-      String bind) {
+      String bind,
+      List<URI> metricsUrls) {
     this.redisHost = redisHost;
     this.redisPort = redisPort;
     this.redisPasswordEnv = redisPasswordEnv;
     this.redisTls = redisTls;
     this.port = port;
     this.bind = bind;
+    this.metricsUrls = List.copyOf(metricsUrls);
   }
 
   /** Every problem of a command line, one line each, naming the option. */
@@ -117,11 +131,32 @@ public final class DashboardOptions {
     if (bind.isEmpty() || !HOST.matcher(bind).matches()) {
       problems.add("--bind=" + bind + " is not valid: use an address such as 127.0.0.1 or 0.0.0.0");
     }
+    List<URI> metricsUrls = new ArrayList<>();
+    for (String url : values.get("metricsUrls").split(",")) {
+      if (url.isBlank()) {
+        continue;
+      }
+      try {
+        URI uri = new URI(url.trim());
+        if (!List.of("http", "https").contains(String.valueOf(uri.getScheme()))
+            || uri.getHost() == null) {
+          throw new URISyntaxException(url, "not an http URL");
+        }
+        metricsUrls.add(uri);
+      } catch (URISyntaxException e) {
+        problems.add(
+            "--metricsUrls="
+                + values.get("metricsUrls")
+                + " is not valid: use http URLs separated by commas, such as"
+                + " http://localhost:9250/metrics");
+        break;
+      }
+    }
     if (!problems.isEmpty()) {
       throw new InvalidOptionsException(problems);
     }
     return new DashboardOptions(
-        redisHost, redisPort, passwordEnv, Boolean.parseBoolean(tls), port, bind);
+        redisHost, redisPort, passwordEnv, Boolean.parseBoolean(tls), port, bind, metricsUrls);
   }
 
   private static int port(List<String> problems, String name, String value, int min) {
@@ -140,12 +175,19 @@ public final class DashboardOptions {
 
   /** The same options with another HTTP port (the demo falls back to a free one). */
   public DashboardOptions withPort(int newPort) {
-    return new DashboardOptions(redisHost, redisPort, redisPasswordEnv, redisTls, newPort, bind);
+    return new DashboardOptions(
+        redisHost, redisPort, redisPasswordEnv, redisTls, newPort, bind, metricsUrls);
   }
 
   /** The same options with another Redis port. */
   public DashboardOptions withRedisPort(int newPort) {
-    return new DashboardOptions(redisHost, newPort, redisPasswordEnv, redisTls, port, bind);
+    return new DashboardOptions(
+        redisHost, newPort, redisPasswordEnv, redisTls, port, bind, metricsUrls);
+  }
+
+  /** The same options with these Prometheus endpoints for the pipeline-health panel. */
+  public DashboardOptions withMetricsUrls(List<URI> urls) {
+    return new DashboardOptions(redisHost, redisPort, redisPasswordEnv, redisTls, port, bind, urls);
   }
 
   /** One line per option, for {@code --help}. */
@@ -179,5 +221,9 @@ public final class DashboardOptions {
 
   public String bind() {
     return bind;
+  }
+
+  public List<URI> metricsUrls() {
+    return metricsUrls;
   }
 }

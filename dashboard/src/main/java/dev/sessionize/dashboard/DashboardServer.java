@@ -9,8 +9,10 @@ import java.io.OutputStream;
 import java.io.UncheckedIOException;
 import java.net.BindException;
 import java.net.InetSocketAddress;
+import java.net.URI;
 import java.nio.charset.Charset;
 import java.nio.charset.StandardCharsets;
+import java.util.List;
 import java.util.Map;
 import java.util.Properties;
 import java.util.concurrent.CountDownLatch;
@@ -21,14 +23,17 @@ import java.util.concurrent.atomic.AtomicInteger;
 
 /**
  * The live dashboard: one page ({@code /}) with its script, style sheet and chart library, and
- * {@code /api/dashboard}, the JSON the page polls every second ({@link RedisDashboard#read}). It
- * reads Redis only. On the JDK's {@code com.sun.net.httpserver}: no web framework.
+ * {@code /api/dashboard}, the JSON the page polls every second ({@link RedisDashboard#read}), and
+ * {@code /api/health}, the pipeline-health panel's figures from the job's Prometheus endpoints
+ * ({@link PipelineHealth}, with {@code --metricsUrls}). It reads Redis and those endpoints only. On
+ * the JDK's {@code com.sun.net.httpserver}: no web framework.
  *
  * <p>Run alone: {@code ./sessionize dashboard --redisHost=... --redisPort=... --port=8080}; the
  * demo starts one next to the job.
  */
 public final class DashboardServer implements AutoCloseable {
   static final String API_PATH = "/api/dashboard";
+  static final String HEALTH_PATH = "/api/health";
   private static final Charset UTF8 = StandardCharsets.UTF_8;
 
   /**
@@ -43,16 +48,27 @@ public final class DashboardServer implements AutoCloseable {
   private final ExecutorService executor;
   private final RedisDashboard redis;
   private final Map<String, Asset> assets;
+  private volatile PipelineHealth health;
 
   private DashboardServer(
       HttpServer server,
       ExecutorService executor,
       RedisDashboard redis,
-      Map<String, Asset> assets) {
+      Map<String, Asset> assets,
+      PipelineHealth health) {
     this.server = server;
     this.executor = executor;
     this.redis = redis;
     this.assets = assets;
+    this.health = health;
+  }
+
+  /**
+   * Shows the pipeline-health panel from these Prometheus endpoints from now on (the demo learns
+   * its embedded cluster's port after the page is up).
+   */
+  public void watchMetrics(List<URI> endpoints) {
+    health = PipelineHealth.of(endpoints);
   }
 
   public static void main(String[] args) throws InterruptedException {
@@ -116,7 +132,9 @@ public final class DashboardServer implements AutoCloseable {
             });
     server.setExecutor(executor);
     RedisDashboard redis = new RedisDashboard(options);
-    DashboardServer dashboard = new DashboardServer(server, executor, redis, assets);
+    DashboardServer dashboard =
+        new DashboardServer(
+            server, executor, redis, assets, PipelineHealth.of(options.metricsUrls()));
     server.createContext("/", dashboard::handle);
     server.start();
     return dashboard;
@@ -149,6 +167,11 @@ public final class DashboardServer implements AutoCloseable {
       String path = exchange.getRequestURI().getPath();
       if (path.equals(API_PATH)) {
         byte[] body = Json.MAPPER.writeValueAsBytes(redis.read());
+        send(exchange, 200, "application/json; charset=utf-8", body, "no-store");
+        return;
+      }
+      if (path.equals(HEALTH_PATH)) {
+        byte[] body = Json.MAPPER.writeValueAsBytes(health.read());
         send(exchange, 200, "application/json; charset=utf-8", body, "no-store");
         return;
       }

@@ -58,10 +58,10 @@ public class DashboardOptionsTest {
     assertEquals(
         List.of(
             "--colour=red is not an option: options are --redisHost, --redisPort,"
-                + " --redisPasswordEnv, --redisTls, --port, --bind",
+                + " --redisPasswordEnv, --redisTls, --port, --bind, --metricsUrls",
             "--redisHost has no value: write --redisHost=VALUE",
             "extra is not an option: options are --redisHost, --redisPort, --redisPasswordEnv,"
-                + " --redisTls, --port, --bind",
+                + " --redisTls, --port, --bind, --metricsUrls",
             "--redisPort=0 is out of range: allowed values are 1 to 65535",
             "--redisPasswordEnv=my-pass is not valid: use the name of an environment variable,"
                 + " such as SESSIONIZE_REDIS_PASSWORD",

@@ -233,6 +233,7 @@ public class DashboardPageIT {
     assertThat(
         text(dom, "freshness-age"), matchesPattern("\\d+(\\.\\d)? s ago|\\d+ min \\d+ s ago"));
     assertThat(dom, not(containsString("/outside")));
+    assertThat(dom, containsString("id=\"health\" hidden"));
 
     Path png = Paths.get("target", "dashboard-it.png");
     Chromium.screenshot(server.url(), png, 1280, 1600, 5_000);
@@ -318,6 +319,71 @@ public class DashboardPageIT {
           page.eval("document.getElementById('content').classList.contains('stale-data')"));
     } finally {
       own.close();
+    }
+  }
+
+  /**
+   * The pipeline-health panel against a Prometheus endpoint serving a real scrape of the cluster's
+   * TaskManagers ({@code testdata/prometheus}): the totals and KafkaIO's backlog summed over both,
+   * dead letters counted from the page's first look, and a message when the endpoint goes away.
+   */
+  @Test
+  public void thePipelineHealthPanelShowsTheJobsPrometheusFigures() throws Exception {
+    String scrape =
+        Files.readString(
+            Paths.get(
+                System.getProperty("sessionize.testdata"), "prometheus", "taskmanagers.prom"));
+    java.util.concurrent.atomic.AtomicReference<String> body =
+        new java.util.concurrent.atomic.AtomicReference<>(scrape);
+    com.sun.net.httpserver.HttpServer prometheus =
+        com.sun.net.httpserver.HttpServer.create(new java.net.InetSocketAddress("127.0.0.1", 0), 0);
+    prometheus.createContext(
+        "/metrics",
+        exchange -> {
+          byte[] bytes = body.get().getBytes(java.nio.charset.StandardCharsets.UTF_8);
+          exchange.sendResponseHeaders(200, bytes.length);
+          exchange.getResponseBody().write(bytes);
+          exchange.close();
+        });
+    prometheus.start();
+    String url = "http://127.0.0.1:" + prometheus.getAddress().getPort() + "/metrics";
+    try (Jedis jedis = redis.client()) {
+      writeHour(jedis);
+    }
+    try (DashboardServer withMetrics =
+            DashboardServer.start(
+                DashboardOptions.parse(
+                    "--redisHost=127.0.0.1",
+                    "--redisPort=" + redis.port(),
+                    "--port=0",
+                    "--metricsUrls=" + url));
+        Chromium page = Chromium.open(withMetrics.url())) {
+      page.waitFor(text("health-read"), "1,027"::equals, Duration.ofSeconds(30));
+      assertEquals("false", page.eval("document.getElementById('health').hidden"));
+      assertEquals("27", page.eval(text("health-backlog")));
+      assertEquals("0", page.eval(text("health-dead-letters")));
+      // Five more MALFORMED_JSON dead letters on one TaskManager (2 -> 7): the panel counts them.
+      body.set(
+          scrape.replaceFirst(
+              "(sessionize_dead_letter_MALFORMED_JSON\\{[^}]*\\}) 2\\.0", "$1 7.0"));
+      page.waitFor(text("health-dead-letters"), "5"::equals, Duration.ofSeconds(30));
+      assertEquals(
+          "FUTURE_TIMESTAMP 0 | INVALID_FIELD 0 | MALFORMED_JSON 5 | MISSING_FIELD 0",
+          page.eval(
+              "Array.from(document.querySelectorAll('#health-reasons tbody tr'))"
+                  + ".map(r => r.cells[0].textContent + ' ' + r.cells[1].textContent).join(' | ')"));
+      assertEquals("1,235", page.eval(text("total-events"))); // the dashboard itself unchanged
+
+      prometheus.stop(0);
+      String error =
+          page.waitFor(
+              "document.getElementById('health-error').hidden ? '' :"
+                  + " document.getElementById('health-error').textContent",
+              s -> !s.isEmpty(),
+              Duration.ofSeconds(30));
+      assertThat(error, containsString("The metrics cannot be read: " + url + " does not answer"));
+    } finally {
+      prometheus.stop(0);
     }
   }
 

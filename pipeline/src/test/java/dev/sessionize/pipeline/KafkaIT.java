@@ -123,6 +123,7 @@ public class KafkaIT {
               "carol 2026-11-24T10:30:00.000Z 1"));
       assertEquals(rejected, deadLetters.size());
       Map<String, String> reasons = new TreeMap<>();
+      long bytesCompared = 0;
       for (ConsumerRecord<String, String> record : deadLetters) {
         JsonNode letter = Json.MAPPER.readTree(record.value());
         reasons.merge(letter.get("reason").asText(), "x", String::concat);
@@ -137,6 +138,7 @@ public class KafkaIT {
                 ? java.util.Base64.getDecoder().decode(letter.get("payload").asText())
                 : letter.get("payload").asText().getBytes(StandardCharsets.UTF_8);
         assertArrayEquals(letter.get("reason").asText() + " at " + offset, sent, payload);
+        bytesCompared += sent.length;
         if (!letter.get("user_id").isNull()) {
           assertEquals(letter.get("user_id").asText(), record.key());
         }
@@ -144,6 +146,11 @@ public class KafkaIT {
       assertEquals(expectedReasons, reasons);
       assertEquals(values.size(), SessionizeMetrics.read(result, "records_read"));
       assertEquals(events, SessionizeMetrics.read(result, "accepted"));
+      Map<String, Integer> counts = new TreeMap<>();
+      reasons.forEach((reason, marks) -> counts.put(reason, marks.length()));
+      System.out.printf(
+          "KafkaIT: %d records read, %d dead letters %s, %d payload bytes equal to the records'%n",
+          values.size(), deadLetters.size(), counts, bytesCompared);
     } finally {
       result.cancel();
     }

@@ -273,5 +273,52 @@
     }
   }
 
+  // The pipeline-health panel: /api/health (the job's Prometheus metrics, read by the server),
+  // polled every second beside the dashboard; hidden when the server has no --metricsUrls.
+  function renderHealth(health) {
+    byId('health').hidden = !health.configured;
+    if (!health.configured) return;
+    const error = byId('health-error');
+    error.hidden = health.ok;
+    byId('health').classList.toggle('stale-data', !health.ok);
+    if (!health.ok) {
+      error.textContent = 'The metrics cannot be read: ' + health.error + '. Retrying every second.';
+      return;
+    }
+    setText('health-rate', health.recordsPerSecond === null ? '–' : formatInt(Math.round(health.recordsPerSecond)));
+    setText('health-read', formatInt(health.recordsRead));
+    setText('health-backlog', formatInt(health.sourceBacklog));
+    setText('health-window', String(health.deadLetterWindowSeconds));
+    const reasons = Object.entries(health.deadLettersLastMinute);
+    setText('health-dead-letters', formatInt(reasons.reduce((sum, [, n]) => sum + n, 0)));
+    const body = byId('health-reasons').tBodies[0];
+    body.replaceChildren();
+    for (const [reason, n] of reasons) {
+      const tr = document.createElement('tr');
+      const name = document.createElement('td');
+      name.textContent = reason;
+      const count = document.createElement('td');
+      count.className = 'num';
+      count.textContent = formatInt(n);
+      tr.append(name, count);
+      body.append(tr);
+    }
+  }
+
+  async function pollHealth() {
+    const abort = new AbortController();
+    const timer = setTimeout(() => abort.abort(), TIMEOUT_MS);
+    try {
+      const response = await fetch('api/health', { cache: 'no-store', signal: abort.signal });
+      if (response.ok) renderHealth(await response.json());
+    } catch (error) {
+      // the dashboard's own banner says when the server does not answer
+    } finally {
+      clearTimeout(timer);
+      setTimeout(pollHealth, POLL_MS);
+    }
+  }
+
   poll();
+  pollHealth();
 })();

@@ -15,6 +15,7 @@ import dev.sessionize.transforms.model.Json;
 import java.io.File;
 import java.io.IOException;
 import java.net.BindException;
+import java.net.URI;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.Paths;
@@ -146,6 +147,7 @@ public final class Demo {
   private List<ClickstreamGenerator.Record> stream;
   private Thread producer;
   private Table table;
+  private List<String> flinkUrls = List.of();
   private long rows = -1;
 
   private Demo(Options options) {
@@ -320,6 +322,11 @@ public final class Demo {
             });
     SessionizationPipeline.Options jobOptions =
         PipelineOptionsFactory.fromArgs(jobArgs).as(SessionizationPipeline.Options.class);
+    flinkUrls = FlinkProduction.localEndpoints(jobArgs); // web UI, Prometheus
+    flinkUrls.forEach(url -> say(url + "  (beside the live dashboard: " + dashboard.url() + ")"));
+    flinkUrls.stream() // the page's pipeline-health panel reads the embedded cluster's metrics
+        .filter(line -> line.startsWith("Prometheus"))
+        .forEach(line -> dashboard.watchMetrics(List.of(URI.create(line.replaceAll(".* ", "")))));
     Thread job =
         new Thread(
             () -> {
@@ -452,6 +459,7 @@ public final class Demo {
               + jedis.get("dash:latest"));
     }
     say("  live dashboard         " + dashboard.url());
+    flinkUrls.forEach(url -> say("  " + url));
     say("  wall time              " + (System.currentTimeMillis() - wallStart) / 1000 + " s");
   }
 

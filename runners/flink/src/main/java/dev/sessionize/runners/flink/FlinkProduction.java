@@ -3,6 +3,9 @@ package dev.sessionize.runners.flink;
 import dev.sessionize.pipeline.SessionizationPipeline;
 import java.io.File;
 import java.io.IOException;
+import java.net.InetAddress;
+import java.net.InetSocketAddress;
+import java.net.ServerSocket;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.Paths;
@@ -18,8 +21,9 @@ import java.util.Map;
  * timeout, one at a time, retained when the job is cancelled; RocksDB state with checkpoints under
  * {@code --stateBackendStoragePath} (a local folder by default, or any file system URI Flink
  * supports: {@code hdfs://}, {@code s3://} with its plugin); no copy between chained operators
- * ({@code --fasterCopy}). The job's options ({@code SessionizationPipeline.Options}) and Beam's
- * FlinkRunner options come on top, parsed by the job:
+ * ({@code --fasterCopy}); an exponential-delay restart strategy ({@link #RESTART_STRATEGY}). In
+ * local mode the embedded cluster serves Flink's web UI and Prometheus metrics (the URLs are
+ * printed).
  *
  * <pre>{@code
  * ./sessionize run-production --bootstrapServers=kafka:9092 --warehouse=s3://bucket/warehouse \
@@ -128,9 +132,38 @@ public final class FlinkProduction {
   }
 
   /**
-   * In local mode ({@code --flinkMaster=[local]}, {@code [auto]} or none) the embedded cluster
-   * starts from the {@code flink-conf.yaml} in {@code --flinkConfDir}, and two settings this job
-   * needs there are not reachable as pipeline options:
+   * How a failed job restarts, in the job's configuration (and in {@code cluster.sh}'s for the
+   * whole cluster): from its last checkpoint, after 1 s, 2 s, 4 s, ... up to 2 min between
+   * attempts, 10 % jitter, never giving up; after 10 min without a failure the wait starts at 1 s
+   * again. A dead TaskManager, a broker or a warehouse that is down for minutes are then waited out
+   * without anyone restarting the job, and a dependency that stays down is not hammered.
+   */
+  static final String RESTART_STRATEGY =
+      "restart-strategy.type: exponential-delay\n"
+          + "restart-strategy.exponential-delay.initial-backoff: 1 s\n"
+          + "restart-strategy.exponential-delay.max-backoff: 2 min\n"
+          + "restart-strategy.exponential-delay.backoff-multiplier: 2.0\n"
+          + "restart-strategy.exponential-delay.reset-backoff-threshold: 10 min\n"
+          + "restart-strategy.exponential-delay.jitter-factor: 0.1\n";
+
+  /** The web UI's port in local mode when it is free (Flink's default); else any free port. */
+  static final int LOCAL_WEB_UI_PORT = 8081;
+
+  /** The Prometheus reporter's port in local mode when it is free (Flink's default). */
+  static final int LOCAL_METRICS_PORT = 9249;
+
+  /**
+   * The Flink configuration the job needs beyond its pipeline options, written to a {@code
+   * flink-conf.yaml} that {@code --flinkConfDir} points at (the FlinkRunner loads it; the user's
+   * own file, if any, is copied first and each of its settings wins):
+   *
+   * <ul>
+   *   <li>always: the restart strategy ({@link #RESTART_STRATEGY}), which the job then carries to
+   *       whatever cluster runs it.
+   * </ul>
+   *
+   * In local mode ({@code --flinkMaster=[local]}, {@code [auto]} or none), for the embedded
+   * cluster:
    *
    * <ul>
    *   <li>network memory for the parallelism: the default 64 MB runs out of buffers (each
@@ -138,40 +171,52 @@ public final class FlinkProduction {
    *       failed with "Insufficient number of network buffers"), unless the user's file sets it;
    *   <li>{@code execution.savepoint.path}: Beam's FlinkRunner applies {@code --savepointPath} only
    *       when it submits to a cluster, so resuming from a savepoint or a retained checkpoint in
-   *       local mode needs it in the configuration.
+   *       local mode needs it in the configuration;
+   *   <li>the web UI on loopback, port 8081 or a free one ({@code rest.port}), and the Prometheus
+   *       reporter on port 9249 or a free one: {@link #localEndpoints} says where.
    * </ul>
-   *
-   * <p>This writes a {@code flink-conf.yaml} with the user's lines (if any) plus those settings and
-   * points {@code --flinkConfDir} at it; the arguments are returned unchanged when nothing is
-   * needed.
    */
   static String[] localClusterConf(String[] args) throws IOException {
     String master = value(args, "flinkMaster");
     boolean local = master == null || "[local]".equals(master) || "[auto]".equals(master);
-    if (!local) {
-      return args;
-    }
     String userConf = value(args, "flinkConfDir");
     String userYaml = "";
     if (userConf != null && Files.exists(Paths.get(userConf, "flink-conf.yaml"))) {
       userYaml = Files.readString(Paths.get(userConf, "flink-conf.yaml")) + "\n";
     }
     StringBuilder yaml = new StringBuilder(userYaml);
-    String parallelism = value(args, "parallelism");
-    if (parallelism != null
-        && parallelism.matches("[0-9]{1,4}")
-        && !userYaml.contains("taskmanager.memory.network.")) {
-      long networkMb = networkMemoryMb(Integer.parseInt(parallelism));
-      if (networkMb > 64) {
-        yaml.append("taskmanager.memory.network.min: ").append(networkMb).append("mb\n");
-        yaml.append("taskmanager.memory.network.max: ").append(networkMb).append("mb\n");
-      }
+    if (!userYaml.contains("restart-strategy")) {
+      yaml.append(RESTART_STRATEGY);
     }
-    String savepoint = value(args, "savepointPath");
-    if (savepoint != null) {
-      yaml.append("execution.savepoint.path: ").append(savepoint).append('\n');
-      if ("true".equals(value(args, "allowNonRestoredState"))) {
-        yaml.append("execution.savepoint.ignore-unclaimed-state: true\n");
+    if (local) {
+      String parallelism = value(args, "parallelism");
+      if (parallelism != null
+          && parallelism.matches("[0-9]{1,4}")
+          && !userYaml.contains("taskmanager.memory.network.")) {
+        long networkMb = networkMemoryMb(Integer.parseInt(parallelism));
+        if (networkMb > 64) {
+          yaml.append("taskmanager.memory.network.min: ").append(networkMb).append("mb\n");
+          yaml.append("taskmanager.memory.network.max: ").append(networkMb).append("mb\n");
+        }
+      }
+      String savepoint = value(args, "savepointPath");
+      if (savepoint != null) {
+        yaml.append("execution.savepoint.path: ").append(savepoint).append('\n');
+        if ("true".equals(value(args, "allowNonRestoredState"))) {
+          yaml.append("execution.savepoint.ignore-unclaimed-state: true\n");
+        }
+      }
+      if (!userYaml.contains("rest.port") && !userYaml.contains("rest.bind-port")) {
+        int port = portOrFree(LOCAL_WEB_UI_PORT);
+        yaml.append("rest.address: localhost\nrest.bind-address: localhost\n");
+        yaml.append("rest.port: ").append(port).append("\nrest.bind-port: ").append(port);
+        yaml.append('\n');
+      }
+      if (!userYaml.contains("metrics.reporter.")) {
+        yaml.append("metrics.reporter.prom.factory.class: ")
+            .append("org.apache.flink.metrics.prometheus.PrometheusReporterFactory\n");
+        yaml.append("metrics.reporter.prom.port: ").append(portOrFree(LOCAL_METRICS_PORT));
+        yaml.append('\n');
       }
     }
     if (yaml.toString().equals(userYaml)) {
@@ -187,6 +232,49 @@ public final class FlinkProduction {
     }
     out.add("--flinkConfDir=" + conf);
     return out.toArray(String[]::new);
+  }
+
+  /**
+   * Where the embedded cluster of these arguments (after {@link #localClusterConf}) serves its web
+   * UI and its Prometheus metrics, as lines to print; empty for a remote cluster or when the
+   * configuration does not say.
+   */
+  public static List<String> localEndpoints(String[] args) throws IOException {
+    String master = value(args, "flinkMaster");
+    String conf = value(args, "flinkConfDir");
+    boolean local = master == null || "[local]".equals(master) || "[auto]".equals(master);
+    List<String> lines = new ArrayList<>();
+    if (!local || conf == null || !Files.exists(Paths.get(conf, "flink-conf.yaml"))) {
+      return lines;
+    }
+    Map<String, String> settings = new LinkedHashMap<>();
+    for (String line : Files.readAllLines(Paths.get(conf, "flink-conf.yaml"))) {
+      String[] kv = line.split(":", 2);
+      if (kv.length == 2 && !line.startsWith("#")) {
+        settings.put(kv[0].trim(), kv[1].trim());
+      }
+    }
+    String port = settings.getOrDefault("rest.port", settings.get("rest.bind-port"));
+    if (port != null && port.matches("[0-9]+")) {
+      lines.add("Flink web UI: http://localhost:" + port + "/");
+    }
+    String metrics = settings.get("metrics.reporter.prom.port");
+    if (metrics != null && metrics.matches("[0-9]+")) {
+      lines.add("Prometheus metrics: http://localhost:" + metrics + "/metrics");
+    }
+    return lines;
+  }
+
+  /** {@code port} when nothing listens on it on loopback, else a free port. */
+  static int portOrFree(int port) throws IOException {
+    try (ServerSocket socket = new ServerSocket()) {
+      socket.bind(new InetSocketAddress(InetAddress.getLoopbackAddress(), port));
+      return port;
+    } catch (IOException busy) {
+      try (ServerSocket socket = new ServerSocket(0)) {
+        return socket.getLocalPort();
+      }
+    }
   }
 
   /**
@@ -215,6 +303,9 @@ public final class FlinkProduction {
     if (!problems.isEmpty()) {
       problems.forEach(p -> System.err.println("sessionize: " + p));
       System.exit(2);
+    }
+    for (String line : localEndpoints(all)) {
+      System.out.println("sessionize: " + line);
     }
     SessionizationPipeline.Launched job = SessionizationPipeline.launch(all);
     if ("false".equals(value(all, "attachedMode"))) {

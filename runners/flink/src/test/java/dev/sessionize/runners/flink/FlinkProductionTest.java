@@ -11,6 +11,7 @@ import static org.hamcrest.Matchers.startsWith;
 import static org.junit.Assert.assertEquals;
 
 import dev.sessionize.pipeline.SessionizationPipeline;
+import java.net.ServerSocket;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.Paths;
@@ -131,11 +132,53 @@ public class FlinkProductionTest {
   }
 
   @Test
-  public void aRemoteClusterOrASmallLocalOneIsLeftAlone() throws Exception {
+  public void aRemoteClusterGetsOnlyTheRestartStrategy() throws Exception {
     String[] remote = {"--flinkMaster=jobmanager:8081", "--parallelism=30", "--savepointPath=x"};
-    assertEquals(List.of(remote), List.of(FlinkProduction.localClusterConf(remote)));
-    String[] small = {"--flinkMaster=[local]", "--parallelism=2"};
-    assertEquals(List.of(small), List.of(FlinkProduction.localClusterConf(small)));
+    String yaml = flinkConf(FlinkProduction.localClusterConf(remote));
+    assertEquals(FlinkProduction.RESTART_STRATEGY, yaml);
+    assertEquals(
+        List.of(), FlinkProduction.localEndpoints(FlinkProduction.localClusterConf(remote)));
+  }
+
+  @Test
+  public void localModeServesTheWebUiAndPrometheusMetricsAndRestartsByItself() throws Exception {
+    String[] args =
+        FlinkProduction.localClusterConf(new String[] {"--flinkMaster=[local]", "--parallelism=2"});
+    String yaml = flinkConf(args);
+    assertThat(yaml, containsString("restart-strategy.type: exponential-delay"));
+    assertThat(yaml, not(containsString("taskmanager.memory.network")));
+    assertThat(
+        yaml,
+        containsString(
+            "metrics.reporter.prom.factory.class:"
+                + " org.apache.flink.metrics.prometheus.PrometheusReporterFactory"));
+    List<String> urls = FlinkProduction.localEndpoints(args);
+    assertEquals(2, urls.size());
+    assertThat(urls.get(0), startsWith("Flink web UI: http://localhost:"));
+    assertThat(urls.get(1), startsWith("Prometheus metrics: http://localhost:"));
+    // A port that is taken is not written: the embedded cluster would fail to start.
+    try (ServerSocket busy = new ServerSocket(0)) {
+      int port = FlinkProduction.portOrFree(busy.getLocalPort());
+      assertThat(port, not(busy.getLocalPort()));
+    }
+  }
+
+  @Test
+  public void theUsersRestartStrategyPortsAndReportersWin() throws Exception {
+    Path userConf = Files.createTempDirectory("user-flink-conf");
+    Files.writeString(
+        userConf.resolve("flink-conf.yaml"),
+        "restart-strategy.type: fixed-delay\nrest.port: 18081\n"
+            + "metrics.reporter.jmx.factory.class: org.apache.flink.metrics.jmx.JMXReporterFactory\n");
+    String[] args =
+        FlinkProduction.localClusterConf(
+            new String[] {"--parallelism=2", "--flinkConfDir=" + userConf});
+    String yaml = flinkConf(args);
+    assertThat(yaml, not(containsString("exponential-delay")));
+    assertThat(yaml, not(containsString("rest.bind-port")));
+    assertThat(yaml, not(containsString("prometheus")));
+    assertEquals(
+        List.of("Flink web UI: http://localhost:18081/"), FlinkProduction.localEndpoints(args));
   }
 
   private static String flinkConf(String[] args) throws Exception {
