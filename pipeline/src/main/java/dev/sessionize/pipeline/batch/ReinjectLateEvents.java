@@ -54,7 +54,7 @@ public final class ReinjectLateEvents {
     void setBootstrapServers(String value);
 
     @Description("Kafka topic of the dead letters.")
-    @Default.String("clickstream_events_dlq")
+    @Default.String(KafkaOptions.DEAD_LETTER_TOPIC)
     String getDeadLetterTopic();
 
     void setDeadLetterTopic(String value);
