@@ -75,6 +75,15 @@ public final class Demo {
 
   private static final org.joda.time.Duration HOURS_20 = org.joda.time.Duration.standardHours(20);
 
+  /** The job's parallelism when {@code --parallelism} is not given. */
+  static final int DEFAULT_PARALLELISM = 2;
+
+  /** {@code --parallelism}, or {@link #DEFAULT_PARALLELISM} when it is unset or below 1. */
+  static int parallelism(Options options) {
+    Integer p = options.getParallelism();
+    return p == null || p < 1 ? DEFAULT_PARALLELISM : p;
+  }
+
   /** Options of the demo. */
   public interface Options extends PipelineOptions {
     @Description("Number of distinct events generated (duplicates, malformed and late on top).")
@@ -95,11 +104,19 @@ public final class Demo {
 
     void setRate(int value);
 
-    @Description("Parallelism of the job on the embedded Flink cluster.")
-    @Default.Integer(2)
-    int getParallelism();
+    /**
+     * The FlinkRunner's own {@code --parallelism}: Beam's options are one registry, so this getter
+     * must have the type and the default of {@code FlinkPipelineOptions}' ({@code Integer}, -1);
+     * {@link #parallelism} turns -1 into the demo's default.
+     */
+    @Description(
+        "Parallelism of the job on the embedded Flink cluster; below 1 (the default): "
+            + DEFAULT_PARALLELISM
+            + ".")
+    @Default.Integer(-1)
+    Integer getParallelism();
 
-    void setParallelism(int value);
+    void setParallelism(Integer value);
 
     @Description("Seed of the generated stream.")
     @Default.Long(42)
@@ -157,7 +174,11 @@ public final class Demo {
   }
 
   public static void main(String[] args) throws Exception {
-    Options options = OptionsParser.parseOrExit("sessionize demo", args, Options.class);
+    // The demo runs the job on the FlinkRunner; naming it lets Beam validate the options (no
+    // DirectRunner on this module's class path to default to).
+    String[] withRunner =
+        Stream.concat(Stream.of("--runner=FlinkRunner"), Stream.of(args)).toArray(String[]::new);
+    Options options = OptionsParser.parseOrExit("sessionize demo", withRunner, Options.class);
     DashboardOptions dashboardOptions;
     try {
       dashboardOptions = DashboardOptions.parse("--port=" + options.getDashboardPort());
@@ -300,7 +321,7 @@ public final class Demo {
             new String[] {
               "--runner=FlinkRunner",
               "--flinkMaster=[local]",
-              "--parallelism=" + options.getParallelism(),
+              "--parallelism=" + parallelism(options),
               "--streaming=true",
               // KafkaIO's default (splittable DoFn) read crawls on this runner: ~150 records/s
               // against thousands with the UnboundedSource read (measured with the demo).
@@ -338,10 +359,7 @@ public final class Demo {
             },
             "flink-job");
     job.setDaemon(true);
-    say(
-        "starting the job on the FlinkRunner (local, parallelism "
-            + options.getParallelism()
-            + ")");
+    say("starting the job on the FlinkRunner (local, parallelism " + parallelism(options) + ")");
     job.start();
     producer.start();
   }
