@@ -20,7 +20,9 @@ import java.util.Map;
 import org.apache.beam.sdk.coders.CustomCoder;
 import org.apache.beam.sdk.coders.KvCoder;
 import org.apache.beam.sdk.coders.StringUtf8Coder;
+import org.apache.beam.sdk.coders.VarLongCoder;
 import org.apache.beam.sdk.metrics.Counter;
+import org.apache.beam.sdk.state.BagState;
 import org.apache.beam.sdk.state.StateSpec;
 import org.apache.beam.sdk.state.StateSpecs;
 import org.apache.beam.sdk.state.TimeDomain;
@@ -32,6 +34,7 @@ import org.apache.beam.sdk.transforms.DoFn;
 import org.apache.beam.sdk.transforms.PTransform;
 import org.apache.beam.sdk.transforms.ParDo;
 import org.apache.beam.sdk.transforms.WithKeys;
+import org.apache.beam.sdk.transforms.windowing.GlobalWindow;
 import org.apache.beam.sdk.transforms.windowing.GlobalWindows;
 import org.apache.beam.sdk.transforms.windowing.Window;
 import org.apache.beam.sdk.values.KV;
@@ -126,7 +129,9 @@ public class StatefulSessions extends PTransform<PCollection<ClickEvent>, PColle
             .setCoder(KvCoder.of(StringUtf8Coder.of(), ClickEvent.ClickEventCoder.of()))
             .apply(
                 "DedupAndSessionize",
-                ParDo.of(new SessionsFn(config, archive))
+                ParDo.of(
+                        new SessionsFn(
+                            config, archive, events.isBounded() == PCollection.IsBounded.BOUNDED))
                     .withOutputTags(
                         SESSIONS, TupleTagList.of(ACCEPTED).and(TOO_LATE).and(ARCHIVE)));
     result.get(SESSIONS).setCoder(Session.SessionCoder.of());
@@ -150,6 +155,12 @@ public class StatefulSessions extends PTransform<PCollection<ClickEvent>, PColle
     private final Clock clock;
     private final boolean archive;
 
+    /**
+     * A bounded input: a batch run may hand a user's events over in any order, so they are kept
+     * until the input ends and then taken in their partitions' order (see {@link #replay}).
+     */
+    private final boolean bounded;
+
     private final Counter accepted = SessionizeMetrics.counter("accepted");
     private final Counter duplicates = SessionizeMetrics.counter("duplicates");
     private final Counter tooLate = SessionizeMetrics.deadLetters(Reason.TOO_LATE);
@@ -165,7 +176,16 @@ public class StatefulSessions extends PTransform<PCollection<ClickEvent>, PColle
     @TimerId("deadline")
     private final TimerSpec deadlineSpec = TimerSpecs.timer(TimeDomain.EVENT_TIME);
 
-    SessionsFn(SessionizeConfig config, boolean archive) {
+    @StateId("buffered")
+    private final StateSpec<BagState<ClickEvent>> bufferedSpec =
+        StateSpecs.bag(ClickEvent.ClickEventCoder.of());
+
+    @StateId("bufferedFrom")
+    private final StateSpec<ValueState<Long>> bufferedFromSpec =
+        StateSpecs.value(VarLongCoder.of());
+
+    SessionsFn(SessionizeConfig config, boolean archive, boolean bounded) {
+      this.bounded = bounded;
       this.gapMillis = config.sessionGap().getMillis();
       this.allowedLatenessMillis = config.allowedLateness().getMillis();
       this.latenessMillis = config.lateness().getMillis();
@@ -199,19 +219,48 @@ public class StatefulSessions extends PTransform<PCollection<ClickEvent>, PColle
         @Element KV<String, ClickEvent> element,
         @Timestamp Instant timestamp,
         @StateId("user") ValueState<UserSessions> state,
+        @StateId("buffered") BagState<ClickEvent> buffered,
+        @StateId("bufferedFrom") ValueState<Long> bufferedFrom,
         @TimerId("deadline") Timer deadline,
         MultiOutputReceiver out) {
-      ClickEvent event = element.getValue();
-      long t = event.timestamp().getMillis();
+      if (bounded) {
+        // Kept until the input ends; the timer holds the output watermark at the earliest one, so
+        // the accepted events are still on time downstream when they come out.
+        buffered.add(element.getValue());
+        Long from = bufferedFrom.read();
+        if (from == null || timestamp.getMillis() < from) {
+          bufferedFrom.write(timestamp.getMillis());
+          deadline.withOutputTimestamp(timestamp).set(GlobalWindow.INSTANCE.maxTimestamp());
+        }
+        return;
+      }
       // For an event-time timer this is the input watermark of this step.
       long watermark = deadline.getCurrentRelativeTime().getMillis();
+      accept(
+          element.getKey(), element.getValue(), timestamp, watermark, state, deadline, out, false);
+    }
+
+    /**
+     * One event through the lateness check, dedup and the merge, against {@code watermark}; {@code
+     * replayed} events (bounded mode) are output with their own timestamps.
+     */
+    private void accept(
+        String userId,
+        ClickEvent event,
+        Instant timestamp,
+        long watermark,
+        ValueState<UserSessions> state,
+        Timer deadline,
+        MultiOutputReceiver out,
+        boolean replayed) {
+      long t = event.timestamp().getMillis();
       if (t + latenessMillis <= watermark) {
         tooLate.inc();
-        out.get(TOO_LATE).output(tooLate(event, watermark));
+        out.get(TOO_LATE).outputWithTimestamp(tooLate(event, watermark), timestamp);
         return;
       }
       if (archive) {
-        out.get(ARCHIVE).output(event);
+        out.get(ARCHIVE).outputWithTimestamp(event, timestamp);
       }
       UserSessions stored = state.read();
       String eventId = event.eventId();
@@ -235,21 +284,58 @@ public class StatefulSessions extends PTransform<PCollection<ClickEvent>, PColle
       if (session.endOfWindow(gapMillis) < watermark) {
         // The end of its window has passed: Beam's trigger fires this session at once.
         user.sessions.set(user.sessions.indexOf(session), session.fired());
-        emit(element.getKey(), session.acc, false, user, timestamp, out);
+        emit(userId, session.acc, false, user, timestamp, out);
       }
-      arm(user, deadline);
+      if (!replayed) {
+        arm(user, deadline);
+      }
       state.write(user);
       out.get(ACCEPTED)
-          .output(added.opens ? event.toBuilder().setOpensSession(true).build() : event);
+          .outputWithTimestamp(
+              added.opens ? event.toBuilder().setOpensSession(true).build() : event, timestamp);
     }
+
+    /**
+     * Bounded mode, at the end of the input: the user's events in the order a stream of their
+     * partitions would have given them (gate horizon, then partition and offset), each judged as
+     * the stream judges it before its watermark moves; the timer then closes the sessions.
+     */
+    private void replay(
+        String userId,
+        BagState<ClickEvent> buffered,
+        ValueState<UserSessions> state,
+        Timer deadline,
+        MultiOutputReceiver out) {
+      List<ClickEvent> events = new ArrayList<>();
+      buffered.read().forEach(events::add);
+      buffered.clear();
+      events.sort(REPLAY_ORDER);
+      for (ClickEvent event : events) {
+        accept(userId, event, event.timestamp(), Long.MIN_VALUE, state, deadline, out, true);
+      }
+    }
+
+    private static final Comparator<ClickEvent> REPLAY_ORDER =
+        Comparator.comparingLong(ClickEvent::gateWatermark)
+            .thenComparing(
+                e -> e.sourceTopic() == null ? "" : e.sourceTopic(), Comparator.naturalOrder())
+            .thenComparingLong(ClickEvent::sourcePartition)
+            .thenComparingLong(ClickEvent::sourceOffset)
+            .thenComparingLong(e -> e.timestamp().getMillis());
 
     @OnTimer("deadline")
     public void onDeadline(
         OnTimerContext context,
         @Key String userId,
         @StateId("user") ValueState<UserSessions> state,
+        @StateId("buffered") BagState<ClickEvent> buffered,
+        @StateId("bufferedFrom") ValueState<Long> bufferedFrom,
         @TimerId("deadline") Timer deadline,
         MultiOutputReceiver out) {
+      if (bounded && bufferedFrom.read() != null) {
+        bufferedFrom.clear();
+        replay(userId, buffered, state, deadline, out);
+      }
       UserSessions stored = state.read();
       if (stored == null) {
         return;
