@@ -91,6 +91,12 @@ import org.joda.time.Instant;
  * windows would join them while the watermark lags. Without a gate horizon (tests that feed events
  * straight in) the two agree exactly.
  *
+ * <p><b>A bounded input in the stream's order.</b> That judgement depends on the events met before,
+ * and a batch run hands a user's events over in any order (the FlinkRunner's batch mode in none in
+ * particular). For a bounded input {@link BoundedSessionsFn} keeps a user's events until the input
+ * ends and takes them in (gate horizon, partition, offset) order; an unbounded input goes through
+ * {@link StreamSessionsFn}, which keeps nothing more.
+ *
  * <p><b>State values are never changed in place.</b> A value read from state is copied before it is
  * changed (accumulators included), so a runner that shares state objects with a running snapshot
  * (Flink's heap state backend with {@code --fasterCopy=true}) never sees a half-updated session.
@@ -130,8 +136,9 @@ public class StatefulSessions extends PTransform<PCollection<ClickEvent>, PColle
             .apply(
                 "DedupAndSessionize",
                 ParDo.of(
-                        new SessionsFn(
-                            config, archive, events.isBounded() == PCollection.IsBounded.BOUNDED))
+                        events.isBounded() == PCollection.IsBounded.BOUNDED
+                            ? new BoundedSessionsFn(config, archive)
+                            : new StreamSessionsFn(config, archive))
                     .withOutputTags(
                         SESSIONS, TupleTagList.of(ACCEPTED).and(TOO_LATE).and(ARCHIVE)));
     result.get(SESSIONS).setCoder(Session.SessionCoder.of());
@@ -141,7 +148,11 @@ public class StatefulSessions extends PTransform<PCollection<ClickEvent>, PColle
     return result;
   }
 
-  static class SessionsFn extends DoFn<KV<String, ClickEvent>, Session> {
+  /**
+   * What both modes share: the user's state value and timer, the judgement of one event ({@link
+   * #accept}), the timer's rows ({@link #closeDue}).
+   */
+  abstract static class SessionsFn extends DoFn<KV<String, ClickEvent>, Session> {
     private static final long ALIGN_MILLIS = 60_000L;
 
     private final long gapMillis;
@@ -155,12 +166,6 @@ public class StatefulSessions extends PTransform<PCollection<ClickEvent>, PColle
     private final Clock clock;
     private final boolean archive;
 
-    /**
-     * A bounded input: a batch run may hand a user's events over in any order, so they are kept
-     * until the input ends and then taken in their partitions' order (see {@link #replay}).
-     */
-    private final boolean bounded;
-
     private final Counter accepted = SessionizeMetrics.counter("accepted");
     private final Counter duplicates = SessionizeMetrics.counter("duplicates");
     private final Counter tooLate = SessionizeMetrics.deadLetters(Reason.TOO_LATE);
@@ -170,22 +175,7 @@ public class StatefulSessions extends PTransform<PCollection<ClickEvent>, PColle
     private final Counter superseded = SessionizeMetrics.counter("sessions_superseded");
     private final Counter closedByGate = SessionizeMetrics.counter("sessions_closed_by_gate");
 
-    @StateId("user")
-    private final StateSpec<ValueState<UserSessions>> userSpec;
-
-    @TimerId("deadline")
-    private final TimerSpec deadlineSpec = TimerSpecs.timer(TimeDomain.EVENT_TIME);
-
-    @StateId("buffered")
-    private final StateSpec<BagState<ClickEvent>> bufferedSpec =
-        StateSpecs.bag(ClickEvent.ClickEventCoder.of());
-
-    @StateId("bufferedFrom")
-    private final StateSpec<ValueState<Long>> bufferedFromSpec =
-        StateSpecs.value(VarLongCoder.of());
-
-    SessionsFn(SessionizeConfig config, boolean archive, boolean bounded) {
-      this.bounded = bounded;
+    SessionsFn(SessionizeConfig config, boolean archive) {
       this.gapMillis = config.sessionGap().getMillis();
       this.allowedLatenessMillis = config.allowedLateness().getMillis();
       this.latenessMillis = config.lateness().getMillis();
@@ -201,7 +191,11 @@ public class StatefulSessions extends PTransform<PCollection<ClickEvent>, PColle
               + " s + allowed lateness "
               + config.allowedLateness().getStandardSeconds()
               + " s";
-      this.userSpec = StateSpecs.value(new UserSessions.Coder(maxPages));
+    }
+
+    /** The user's state value; each subclass declares it (Beam wants it beside the callbacks). */
+    final StateSpec<ValueState<UserSessions>> userSpec() {
+      return StateSpecs.value(new UserSessions.Coder(maxPages));
     }
 
     /**
@@ -214,37 +208,11 @@ public class StatefulSessions extends PTransform<PCollection<ClickEvent>, PColle
       return Duration.millis(Long.MAX_VALUE);
     }
 
-    @ProcessElement
-    public void process(
-        @Element KV<String, ClickEvent> element,
-        @Timestamp Instant timestamp,
-        @StateId("user") ValueState<UserSessions> state,
-        @StateId("buffered") BagState<ClickEvent> buffered,
-        @StateId("bufferedFrom") ValueState<Long> bufferedFrom,
-        @TimerId("deadline") Timer deadline,
-        MultiOutputReceiver out) {
-      if (bounded) {
-        // Kept until the input ends; the timer holds the output watermark at the earliest one, so
-        // the accepted events are still on time downstream when they come out.
-        buffered.add(element.getValue());
-        Long from = bufferedFrom.read();
-        if (from == null || timestamp.getMillis() < from) {
-          bufferedFrom.write(timestamp.getMillis());
-          deadline.withOutputTimestamp(timestamp).set(GlobalWindow.INSTANCE.maxTimestamp());
-        }
-        return;
-      }
-      // For an event-time timer this is the input watermark of this step.
-      long watermark = deadline.getCurrentRelativeTime().getMillis();
-      accept(
-          element.getKey(), element.getValue(), timestamp, watermark, state, deadline, out, false);
-    }
-
     /**
      * One event through the lateness check, dedup and the merge, against {@code watermark}; {@code
      * replayed} events (bounded mode) are output with their own timestamps.
      */
-    private void accept(
+    final void accept(
         String userId,
         ClickEvent event,
         Instant timestamp,
@@ -296,46 +264,15 @@ public class StatefulSessions extends PTransform<PCollection<ClickEvent>, PColle
     }
 
     /**
-     * Bounded mode, at the end of the input: the user's events in the order a stream of their
-     * partitions would have given them (gate horizon, then partition and offset), each judged as
-     * the stream judges it before its watermark moves; the timer then closes the sessions.
+     * The timer: emits the sessions whose end of window or expiry the watermark has passed, forgets
+     * the expired ids, and arms the timer again for what is left.
      */
-    private void replay(
+    final void closeDue(
+        Instant at,
         String userId,
-        BagState<ClickEvent> buffered,
         ValueState<UserSessions> state,
         Timer deadline,
         MultiOutputReceiver out) {
-      List<ClickEvent> events = new ArrayList<>();
-      buffered.read().forEach(events::add);
-      buffered.clear();
-      events.sort(REPLAY_ORDER);
-      for (ClickEvent event : events) {
-        accept(userId, event, event.timestamp(), Long.MIN_VALUE, state, deadline, out, true);
-      }
-    }
-
-    private static final Comparator<ClickEvent> REPLAY_ORDER =
-        Comparator.comparingLong(ClickEvent::gateWatermark)
-            .thenComparing(
-                e -> e.sourceTopic() == null ? "" : e.sourceTopic(), Comparator.naturalOrder())
-            .thenComparingLong(ClickEvent::sourcePartition)
-            .thenComparingLong(ClickEvent::sourceOffset)
-            .thenComparingLong(e -> e.timestamp().getMillis());
-
-    @OnTimer("deadline")
-    public void onDeadline(
-        OnTimerContext context,
-        @Key String userId,
-        @StateId("user") ValueState<UserSessions> state,
-        @StateId("buffered") BagState<ClickEvent> buffered,
-        @StateId("bufferedFrom") ValueState<Long> bufferedFrom,
-        @TimerId("deadline") Timer deadline,
-        MultiOutputReceiver out) {
-      if (bounded && bufferedFrom.read() != null) {
-        bufferedFrom.clear();
-        replay(userId, buffered, state, deadline, out);
-      }
       UserSessions stored = state.read();
       if (stored == null) {
         return;
@@ -343,7 +280,6 @@ public class StatefulSessions extends PTransform<PCollection<ClickEvent>, PColle
       UserSessions user = stored.copy();
       user.timerAt = Long.MIN_VALUE; // this firing consumed it
       long watermark = deadline.getCurrentRelativeTime().getMillis();
-      Instant at = context.fireTimestamp();
       for (int i = 0; i < user.sessions.size(); ) {
         Open session = user.sessions.get(i);
         if (session.expiry(gapMillis, allowedLatenessMillis) < watermark) {
@@ -506,6 +442,125 @@ public class StatefulSessions extends PTransform<PCollection<ClickEvent>, PColle
 
     private static long alignUp(long millis) {
       return Math.floorDiv(millis + ALIGN_MILLIS - 1, ALIGN_MILLIS) * ALIGN_MILLIS;
+    }
+  }
+
+  /** An unbounded input: each event judged as it arrives, against the step's input watermark. */
+  static final class StreamSessionsFn extends SessionsFn {
+    @StateId("user")
+    private final StateSpec<ValueState<UserSessions>> userSpec = userSpec();
+
+    @TimerId("deadline")
+    private final TimerSpec deadlineSpec = TimerSpecs.timer(TimeDomain.EVENT_TIME);
+
+    StreamSessionsFn(SessionizeConfig config, boolean archive) {
+      super(config, archive);
+    }
+
+    @ProcessElement
+    public void process(
+        @Element KV<String, ClickEvent> element,
+        @Timestamp Instant timestamp,
+        @StateId("user") ValueState<UserSessions> state,
+        @TimerId("deadline") Timer deadline,
+        MultiOutputReceiver out) {
+      // For an event-time timer this is the input watermark of this step.
+      long watermark = deadline.getCurrentRelativeTime().getMillis();
+      accept(
+          element.getKey(), element.getValue(), timestamp, watermark, state, deadline, out, false);
+    }
+
+    @OnTimer("deadline")
+    public void onDeadline(
+        OnTimerContext context,
+        @Key String userId,
+        @StateId("user") ValueState<UserSessions> state,
+        @TimerId("deadline") Timer deadline,
+        MultiOutputReceiver out) {
+      closeDue(context.fireTimestamp(), userId, state, deadline, out);
+    }
+  }
+
+  /**
+   * A bounded input (a batch run, the backfill): the runner may hand a user's events over in any
+   * order, and whether a session is closed for an event depends on the events before it, so they
+   * are kept until the input ends and then taken in the order a stream of their partitions gives
+   * them ({@link #REPLAY_ORDER}). A user's events are held in memory until then: fine for a batch
+   * run, and the streaming path ({@link StreamSessionsFn}) has none of it.
+   */
+  static final class BoundedSessionsFn extends SessionsFn {
+    /**
+     * Gate horizon first (a partition's horizons grow with its offsets, so each partition stays in
+     * offset order and partitions interleave as their stream times do), then the position.
+     */
+    static final Comparator<ClickEvent> REPLAY_ORDER =
+        Comparator.comparingLong(ClickEvent::gateWatermark)
+            .thenComparing(
+                e -> e.sourceTopic() == null ? "" : e.sourceTopic(), Comparator.naturalOrder())
+            .thenComparingLong(ClickEvent::sourcePartition)
+            .thenComparingLong(ClickEvent::sourceOffset)
+            .thenComparingLong(e -> e.timestamp().getMillis());
+
+    @StateId("user")
+    private final StateSpec<ValueState<UserSessions>> userSpec = userSpec();
+
+    @TimerId("deadline")
+    private final TimerSpec deadlineSpec = TimerSpecs.timer(TimeDomain.EVENT_TIME);
+
+    @StateId("buffered")
+    private final StateSpec<BagState<ClickEvent>> bufferedSpec =
+        StateSpecs.bag(ClickEvent.ClickEventCoder.of());
+
+    /** The earliest buffered event's timestamp: where the timer holds the output watermark. */
+    @StateId("bufferedFrom")
+    private final StateSpec<ValueState<Long>> bufferedFromSpec =
+        StateSpecs.value(VarLongCoder.of());
+
+    BoundedSessionsFn(SessionizeConfig config, boolean archive) {
+      super(config, archive);
+    }
+
+    @ProcessElement
+    public void process(
+        @Element KV<String, ClickEvent> element,
+        @Timestamp Instant timestamp,
+        @StateId("buffered") BagState<ClickEvent> buffered,
+        @StateId("bufferedFrom") ValueState<Long> bufferedFrom,
+        @TimerId("deadline") Timer deadline) {
+      // Kept until the input ends; the timer holds the output watermark at the earliest one, so
+      // the accepted events are still on time downstream when they come out.
+      buffered.add(element.getValue());
+      Long from = bufferedFrom.read();
+      if (from == null || timestamp.getMillis() < from) {
+        bufferedFrom.write(timestamp.getMillis());
+        deadline.withOutputTimestamp(timestamp).set(GlobalWindow.INSTANCE.maxTimestamp());
+      }
+    }
+
+    /**
+     * At the end of the input: the user's events in {@link #REPLAY_ORDER}, each judged as the
+     * stream judges it before its watermark moves (by its gate horizon), then the sessions closed.
+     */
+    @OnTimer("deadline")
+    public void onDeadline(
+        OnTimerContext context,
+        @Key String userId,
+        @StateId("user") ValueState<UserSessions> state,
+        @StateId("buffered") BagState<ClickEvent> buffered,
+        @StateId("bufferedFrom") ValueState<Long> bufferedFrom,
+        @TimerId("deadline") Timer deadline,
+        MultiOutputReceiver out) {
+      if (bufferedFrom.read() != null) {
+        bufferedFrom.clear();
+        List<ClickEvent> events = new ArrayList<>();
+        buffered.read().forEach(events::add);
+        buffered.clear();
+        events.sort(REPLAY_ORDER);
+        for (ClickEvent event : events) {
+          accept(userId, event, event.timestamp(), Long.MIN_VALUE, state, deadline, out, true);
+        }
+      }
+      closeDue(context.fireTimestamp(), userId, state, deadline, out);
     }
   }
 
