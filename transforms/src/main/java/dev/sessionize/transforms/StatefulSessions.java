@@ -40,6 +40,7 @@ import org.apache.beam.sdk.transforms.windowing.Window;
 import org.apache.beam.sdk.values.KV;
 import org.apache.beam.sdk.values.PCollection;
 import org.apache.beam.sdk.values.PCollectionTuple;
+import org.apache.beam.sdk.values.TimestampedValue;
 import org.apache.beam.sdk.values.TupleTag;
 import org.apache.beam.sdk.values.TupleTagList;
 import org.apache.beam.sdk.values.TypeDescriptors;
@@ -209,8 +210,9 @@ public class StatefulSessions extends PTransform<PCollection<ClickEvent>, PColle
     }
 
     /**
-     * One event through the lateness check, dedup and the merge, against {@code watermark}; {@code
-     * replayed} events (bounded mode) are output with their own timestamps.
+     * One event through the lateness check, dedup and the merge, against {@code watermark}; what it
+     * outputs carries {@code timestamp}, the element's ({@code replayed} events of the bounded mode
+     * come from the timer, which arms nothing for them: {@link #closeDue} follows).
      */
     final void accept(
         String userId,
@@ -507,9 +509,10 @@ public class StatefulSessions extends PTransform<PCollection<ClickEvent>, PColle
     @TimerId("deadline")
     private final TimerSpec deadlineSpec = TimerSpecs.timer(TimeDomain.EVENT_TIME);
 
+    /** The user's events with their timestamps, which they go on with when they are taken. */
     @StateId("buffered")
-    private final StateSpec<BagState<ClickEvent>> bufferedSpec =
-        StateSpecs.bag(ClickEvent.ClickEventCoder.of());
+    private final StateSpec<BagState<TimestampedValue<ClickEvent>>> bufferedSpec =
+        StateSpecs.bag(TimestampedValue.TimestampedValueCoder.of(ClickEvent.ClickEventCoder.of()));
 
     /** The earliest buffered event's timestamp: where the timer holds the output watermark. */
     @StateId("bufferedFrom")
@@ -524,12 +527,12 @@ public class StatefulSessions extends PTransform<PCollection<ClickEvent>, PColle
     public void process(
         @Element KV<String, ClickEvent> element,
         @Timestamp Instant timestamp,
-        @StateId("buffered") BagState<ClickEvent> buffered,
+        @StateId("buffered") BagState<TimestampedValue<ClickEvent>> buffered,
         @StateId("bufferedFrom") ValueState<Long> bufferedFrom,
         @TimerId("deadline") Timer deadline) {
       // Kept until the input ends; the timer holds the output watermark at the earliest one, so
       // the accepted events are still on time downstream when they come out.
-      buffered.add(element.getValue());
+      buffered.add(TimestampedValue.of(element.getValue(), timestamp));
       Long from = bufferedFrom.read();
       if (from == null || timestamp.getMillis() < from) {
         bufferedFrom.write(timestamp.getMillis());
@@ -546,18 +549,19 @@ public class StatefulSessions extends PTransform<PCollection<ClickEvent>, PColle
         OnTimerContext context,
         @Key String userId,
         @StateId("user") ValueState<UserSessions> state,
-        @StateId("buffered") BagState<ClickEvent> buffered,
+        @StateId("buffered") BagState<TimestampedValue<ClickEvent>> buffered,
         @StateId("bufferedFrom") ValueState<Long> bufferedFrom,
         @TimerId("deadline") Timer deadline,
         MultiOutputReceiver out) {
       if (bufferedFrom.read() != null) {
         bufferedFrom.clear();
-        List<ClickEvent> events = new ArrayList<>();
+        List<TimestampedValue<ClickEvent>> events = new ArrayList<>();
         buffered.read().forEach(events::add);
         buffered.clear();
-        events.sort(REPLAY_ORDER);
-        for (ClickEvent event : events) {
-          accept(userId, event, event.timestamp(), Long.MIN_VALUE, state, deadline, out, true);
+        events.sort(Comparator.comparing(TimestampedValue::getValue, REPLAY_ORDER));
+        for (TimestampedValue<ClickEvent> e : events) {
+          accept(
+              userId, e.getValue(), e.getTimestamp(), Long.MIN_VALUE, state, deadline, out, true);
         }
       }
       closeDue(context.fireTimestamp(), userId, state, deadline, out);
