@@ -104,6 +104,9 @@ public final class BenchRun {
           // With checkpoints on, the runner keeps finished sources running (so checkpoints go on)
           // and a bounded job never ends; Flink 1.19 checkpoints after tasks finish anyway.
           beamArgs.add("--shutdownSourcesAfterIdleMs=0");
+          // As in production (FlinkProduction): else a bundle's dashboard partials can reach their
+          // minute behind the watermark at a checkpoint and be dropped as late.
+          beamArgs.add("--finishBundleBeforeCheckpointing=true");
         }
         if (streaming) {
           beamArgs.add("--stateBackend=" + ("rocksdb".equals(backend) ? "rocksdb" : "filesystem"));

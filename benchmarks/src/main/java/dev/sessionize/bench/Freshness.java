@@ -96,6 +96,7 @@ public final class Freshness {
                   "--streaming=true",
                   "--experiments=use_deprecated_read",
                   "--fasterCopy=true", // as in production
+                  "--finishBundleBeforeCheckpointing=true", // as in production (FlinkProduction)
                   "--checkpointingInterval=" + a.getOrDefault("checkpointMs", "10000"),
                   "--stateBackend=rocksdb",
                   "--stateBackendStoragePath=" + work.resolve("checkpoints").toUri(),

@@ -88,8 +88,15 @@ public final class DashboardAccumulator {
     other.eventsByDevice.forEach((k, v) -> eventsByDevice.merge(k, v, Long::sum));
   }
 
+  /**
+   * The sketch's composite estimate, a function of its registers only, so of the set of users: its
+   * default estimate ({@code getEstimate()}) is the HIP estimate of a sketch updated in one go and
+   * the composite one after a union, so it depended on how the runner cut the minute into bundles
+   * (2 969 or 2 928 for the same 3 000 users). The composite estimate's standard error at lgK 12 is
+   * about 1.6 %; the HIP estimate's, about 1.3 %.
+   */
   long uniqueUsers() {
-    return users == null ? 0 : Math.round(users.getEstimate());
+    return users == null ? 0 : Math.round(users.getCompositeEstimate());
   }
 
   private static String orUnknown(@Nullable String value) {

@@ -20,7 +20,9 @@ import java.util.Map;
 import org.apache.beam.sdk.coders.CustomCoder;
 import org.apache.beam.sdk.coders.KvCoder;
 import org.apache.beam.sdk.coders.StringUtf8Coder;
+import org.apache.beam.sdk.coders.VarLongCoder;
 import org.apache.beam.sdk.metrics.Counter;
+import org.apache.beam.sdk.state.BagState;
 import org.apache.beam.sdk.state.StateSpec;
 import org.apache.beam.sdk.state.StateSpecs;
 import org.apache.beam.sdk.state.TimeDomain;
@@ -32,11 +34,13 @@ import org.apache.beam.sdk.transforms.DoFn;
 import org.apache.beam.sdk.transforms.PTransform;
 import org.apache.beam.sdk.transforms.ParDo;
 import org.apache.beam.sdk.transforms.WithKeys;
+import org.apache.beam.sdk.transforms.windowing.GlobalWindow;
 import org.apache.beam.sdk.transforms.windowing.GlobalWindows;
 import org.apache.beam.sdk.transforms.windowing.Window;
 import org.apache.beam.sdk.values.KV;
 import org.apache.beam.sdk.values.PCollection;
 import org.apache.beam.sdk.values.PCollectionTuple;
+import org.apache.beam.sdk.values.TimestampedValue;
 import org.apache.beam.sdk.values.TupleTag;
 import org.apache.beam.sdk.values.TupleTagList;
 import org.apache.beam.sdk.values.TypeDescriptors;
@@ -88,6 +92,12 @@ import org.joda.time.Instant;
  * windows would join them while the watermark lags. Without a gate horizon (tests that feed events
  * straight in) the two agree exactly.
  *
+ * <p><b>A bounded input in the stream's order.</b> That judgement depends on the events met before,
+ * and a batch run hands a user's events over in any order (the FlinkRunner's batch mode in none in
+ * particular). For a bounded input {@link BoundedSessionsFn} keeps a user's events until the input
+ * ends and takes them in (gate horizon, partition, offset) order; an unbounded input goes through
+ * {@link StreamSessionsFn}, which keeps nothing more.
+ *
  * <p><b>State values are never changed in place.</b> A value read from state is copied before it is
  * changed (accumulators included), so a runner that shares state objects with a running snapshot
  * (Flink's heap state backend with {@code --fasterCopy=true}) never sees a half-updated session.
@@ -126,7 +136,10 @@ public class StatefulSessions extends PTransform<PCollection<ClickEvent>, PColle
             .setCoder(KvCoder.of(StringUtf8Coder.of(), ClickEvent.ClickEventCoder.of()))
             .apply(
                 "DedupAndSessionize",
-                ParDo.of(new SessionsFn(config, archive))
+                ParDo.of(
+                        events.isBounded() == PCollection.IsBounded.BOUNDED
+                            ? new BoundedSessionsFn(config, archive)
+                            : new StreamSessionsFn(config, archive))
                     .withOutputTags(
                         SESSIONS, TupleTagList.of(ACCEPTED).and(TOO_LATE).and(ARCHIVE)));
     result.get(SESSIONS).setCoder(Session.SessionCoder.of());
@@ -136,7 +149,11 @@ public class StatefulSessions extends PTransform<PCollection<ClickEvent>, PColle
     return result;
   }
 
-  static class SessionsFn extends DoFn<KV<String, ClickEvent>, Session> {
+  /**
+   * What both modes share: the user's state value and timer, the judgement of one event ({@link
+   * #accept}), the timer's rows ({@link #closeDue}).
+   */
+  abstract static class SessionsFn extends DoFn<KV<String, ClickEvent>, Session> {
     private static final long ALIGN_MILLIS = 60_000L;
 
     private final long gapMillis;
@@ -159,12 +176,6 @@ public class StatefulSessions extends PTransform<PCollection<ClickEvent>, PColle
     private final Counter superseded = SessionizeMetrics.counter("sessions_superseded");
     private final Counter closedByGate = SessionizeMetrics.counter("sessions_closed_by_gate");
 
-    @StateId("user")
-    private final StateSpec<ValueState<UserSessions>> userSpec;
-
-    @TimerId("deadline")
-    private final TimerSpec deadlineSpec = TimerSpecs.timer(TimeDomain.EVENT_TIME);
-
     SessionsFn(SessionizeConfig config, boolean archive) {
       this.gapMillis = config.sessionGap().getMillis();
       this.allowedLatenessMillis = config.allowedLateness().getMillis();
@@ -181,7 +192,11 @@ public class StatefulSessions extends PTransform<PCollection<ClickEvent>, PColle
               + " s + allowed lateness "
               + config.allowedLateness().getStandardSeconds()
               + " s";
-      this.userSpec = StateSpecs.value(new UserSessions.Coder(maxPages));
+    }
+
+    /** The user's state value; each subclass declares it (Beam wants it beside the callbacks). */
+    final StateSpec<ValueState<UserSessions>> userSpec() {
+      return StateSpecs.value(new UserSessions.Coder(maxPages));
     }
 
     /**
@@ -194,24 +209,28 @@ public class StatefulSessions extends PTransform<PCollection<ClickEvent>, PColle
       return Duration.millis(Long.MAX_VALUE);
     }
 
-    @ProcessElement
-    public void process(
-        @Element KV<String, ClickEvent> element,
-        @Timestamp Instant timestamp,
-        @StateId("user") ValueState<UserSessions> state,
-        @TimerId("deadline") Timer deadline,
-        MultiOutputReceiver out) {
-      ClickEvent event = element.getValue();
+    /**
+     * One event through the lateness check, dedup and the merge, against {@code watermark}; what it
+     * outputs carries {@code timestamp}, the element's ({@code replayed} events of the bounded mode
+     * come from the timer, which arms nothing for them: {@link #closeDue} follows).
+     */
+    final void accept(
+        String userId,
+        ClickEvent event,
+        Instant timestamp,
+        long watermark,
+        ValueState<UserSessions> state,
+        Timer deadline,
+        MultiOutputReceiver out,
+        boolean replayed) {
       long t = event.timestamp().getMillis();
-      // For an event-time timer this is the input watermark of this step.
-      long watermark = deadline.getCurrentRelativeTime().getMillis();
       if (t + latenessMillis <= watermark) {
         tooLate.inc();
-        out.get(TOO_LATE).output(tooLate(event, watermark));
+        out.get(TOO_LATE).outputWithTimestamp(tooLate(event, watermark), timestamp);
         return;
       }
       if (archive) {
-        out.get(ARCHIVE).output(event);
+        out.get(ARCHIVE).outputWithTimestamp(event, timestamp);
       }
       UserSessions stored = state.read();
       String eventId = event.eventId();
@@ -235,20 +254,26 @@ public class StatefulSessions extends PTransform<PCollection<ClickEvent>, PColle
       if (session.endOfWindow(gapMillis) < watermark) {
         // The end of its window has passed: Beam's trigger fires this session at once.
         user.sessions.set(user.sessions.indexOf(session), session.fired());
-        emit(element.getKey(), session.acc, false, user, timestamp, out);
+        emit(userId, session.acc, false, user, timestamp, out);
       }
-      arm(user, deadline);
+      if (!replayed) {
+        arm(user, deadline);
+      }
       state.write(user);
       out.get(ACCEPTED)
-          .output(added.opens ? event.toBuilder().setOpensSession(true).build() : event);
+          .outputWithTimestamp(
+              added.opens ? event.toBuilder().setOpensSession(true).build() : event, timestamp);
     }
 
-    @OnTimer("deadline")
-    public void onDeadline(
-        OnTimerContext context,
-        @Key String userId,
-        @StateId("user") ValueState<UserSessions> state,
-        @TimerId("deadline") Timer deadline,
+    /**
+     * The timer: emits the sessions whose end of window or expiry the watermark has passed, forgets
+     * the expired ids, and arms the timer again for what is left.
+     */
+    final void closeDue(
+        Instant at,
+        String userId,
+        ValueState<UserSessions> state,
+        Timer deadline,
         MultiOutputReceiver out) {
       UserSessions stored = state.read();
       if (stored == null) {
@@ -257,7 +282,6 @@ public class StatefulSessions extends PTransform<PCollection<ClickEvent>, PColle
       UserSessions user = stored.copy();
       user.timerAt = Long.MIN_VALUE; // this firing consumed it
       long watermark = deadline.getCurrentRelativeTime().getMillis();
-      Instant at = context.fireTimestamp();
       for (int i = 0; i < user.sessions.size(); ) {
         Open session = user.sessions.get(i);
         if (session.expiry(gapMillis, allowedLatenessMillis) < watermark) {
@@ -420,6 +444,127 @@ public class StatefulSessions extends PTransform<PCollection<ClickEvent>, PColle
 
     private static long alignUp(long millis) {
       return Math.floorDiv(millis + ALIGN_MILLIS - 1, ALIGN_MILLIS) * ALIGN_MILLIS;
+    }
+  }
+
+  /** An unbounded input: each event judged as it arrives, against the step's input watermark. */
+  static final class StreamSessionsFn extends SessionsFn {
+    @StateId("user")
+    private final StateSpec<ValueState<UserSessions>> userSpec = userSpec();
+
+    @TimerId("deadline")
+    private final TimerSpec deadlineSpec = TimerSpecs.timer(TimeDomain.EVENT_TIME);
+
+    StreamSessionsFn(SessionizeConfig config, boolean archive) {
+      super(config, archive);
+    }
+
+    @ProcessElement
+    public void process(
+        @Element KV<String, ClickEvent> element,
+        @Timestamp Instant timestamp,
+        @StateId("user") ValueState<UserSessions> state,
+        @TimerId("deadline") Timer deadline,
+        MultiOutputReceiver out) {
+      // For an event-time timer this is the input watermark of this step.
+      long watermark = deadline.getCurrentRelativeTime().getMillis();
+      accept(
+          element.getKey(), element.getValue(), timestamp, watermark, state, deadline, out, false);
+    }
+
+    @OnTimer("deadline")
+    public void onDeadline(
+        OnTimerContext context,
+        @Key String userId,
+        @StateId("user") ValueState<UserSessions> state,
+        @TimerId("deadline") Timer deadline,
+        MultiOutputReceiver out) {
+      closeDue(context.fireTimestamp(), userId, state, deadline, out);
+    }
+  }
+
+  /**
+   * A bounded input (a batch run, the backfill): the runner may hand a user's events over in any
+   * order, and whether a session is closed for an event depends on the events before it, so they
+   * are kept until the input ends and then taken in the order a stream of their partitions gives
+   * them ({@link #REPLAY_ORDER}). A user's events are held in memory until then: fine for a batch
+   * run, and the streaming path ({@link StreamSessionsFn}) has none of it.
+   */
+  static final class BoundedSessionsFn extends SessionsFn {
+    /**
+     * Gate horizon first (a partition's horizons grow with its offsets, so each partition stays in
+     * offset order and partitions interleave as their stream times do), then the position.
+     */
+    static final Comparator<ClickEvent> REPLAY_ORDER =
+        Comparator.comparingLong(ClickEvent::gateWatermark)
+            .thenComparing(
+                e -> e.sourceTopic() == null ? "" : e.sourceTopic(), Comparator.naturalOrder())
+            .thenComparingLong(ClickEvent::sourcePartition)
+            .thenComparingLong(ClickEvent::sourceOffset)
+            .thenComparingLong(e -> e.timestamp().getMillis());
+
+    @StateId("user")
+    private final StateSpec<ValueState<UserSessions>> userSpec = userSpec();
+
+    @TimerId("deadline")
+    private final TimerSpec deadlineSpec = TimerSpecs.timer(TimeDomain.EVENT_TIME);
+
+    /** The user's events with their timestamps, which they go on with when they are taken. */
+    @StateId("buffered")
+    private final StateSpec<BagState<TimestampedValue<ClickEvent>>> bufferedSpec =
+        StateSpecs.bag(TimestampedValue.TimestampedValueCoder.of(ClickEvent.ClickEventCoder.of()));
+
+    /** The earliest buffered event's timestamp: where the timer holds the output watermark. */
+    @StateId("bufferedFrom")
+    private final StateSpec<ValueState<Long>> bufferedFromSpec =
+        StateSpecs.value(VarLongCoder.of());
+
+    BoundedSessionsFn(SessionizeConfig config, boolean archive) {
+      super(config, archive);
+    }
+
+    @ProcessElement
+    public void process(
+        @Element KV<String, ClickEvent> element,
+        @Timestamp Instant timestamp,
+        @StateId("buffered") BagState<TimestampedValue<ClickEvent>> buffered,
+        @StateId("bufferedFrom") ValueState<Long> bufferedFrom,
+        @TimerId("deadline") Timer deadline) {
+      // Kept until the input ends; the timer holds the output watermark at the earliest one, so
+      // the accepted events are still on time downstream when they come out.
+      buffered.add(TimestampedValue.of(element.getValue(), timestamp));
+      Long from = bufferedFrom.read();
+      if (from == null || timestamp.getMillis() < from) {
+        bufferedFrom.write(timestamp.getMillis());
+        deadline.withOutputTimestamp(timestamp).set(GlobalWindow.INSTANCE.maxTimestamp());
+      }
+    }
+
+    /**
+     * At the end of the input: the user's events in {@link #REPLAY_ORDER}, each judged as the
+     * stream judges it before its watermark moves (by its gate horizon), then the sessions closed.
+     */
+    @OnTimer("deadline")
+    public void onDeadline(
+        OnTimerContext context,
+        @Key String userId,
+        @StateId("user") ValueState<UserSessions> state,
+        @StateId("buffered") BagState<TimestampedValue<ClickEvent>> buffered,
+        @StateId("bufferedFrom") ValueState<Long> bufferedFrom,
+        @TimerId("deadline") Timer deadline,
+        MultiOutputReceiver out) {
+      if (bufferedFrom.read() != null) {
+        bufferedFrom.clear();
+        List<TimestampedValue<ClickEvent>> events = new ArrayList<>();
+        buffered.read().forEach(events::add);
+        buffered.clear();
+        events.sort(Comparator.comparing(TimestampedValue::getValue, REPLAY_ORDER));
+        for (TimestampedValue<ClickEvent> e : events) {
+          accept(
+              userId, e.getValue(), e.getTimestamp(), Long.MIN_VALUE, state, deadline, out, true);
+        }
+      }
+      closeDue(context.fireTimestamp(), userId, state, deadline, out);
     }
   }
 

@@ -434,15 +434,6 @@ public final class BackfillSessions {
           "--sessionImpl="
               + o.getSessionImpl()
               + " is not supported: allowed values are state, windows");
-    } else if ("state".equals(o.getSessionImpl())
-        && o.getRunner() != null
-        && o.getRunner().getSimpleName().contains("Flink")) {
-      // The FlinkRunner's batch mode hands a stateful step a key's elements in no particular
-      // order; the state implementation needs each user's events in the order they were judged
-      // (FlinkBackfillIT found sessions split at random). Refuse rather than write wrong rows.
-      problems.add(
-          "--sessionImpl=state is not supported by the FlinkRunner's batch mode (it meets a"
-              + " user's events out of order and splits sessions): use --sessionImpl=windows");
     }
     if (o.getReadDays() == null) {
       o.setReadDays("");

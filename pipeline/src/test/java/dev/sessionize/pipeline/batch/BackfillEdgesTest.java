@@ -20,7 +20,6 @@ import org.apache.iceberg.Table;
 import org.joda.time.Duration;
 import org.joda.time.Instant;
 import org.junit.Before;
-import org.junit.Ignore;
 import org.junit.Rule;
 import org.junit.Test;
 import org.junit.rules.TemporaryFolder;
@@ -214,12 +213,6 @@ public class BackfillEdgesTest {
    * meets the user's events in.
    */
   @Test
-  @Ignore(
-      "Known bug, open in issue 17: the state sessions step judges a session closed by the gate"
-          + " clock of the event that arrives, so the result depends on the order a batch run"
-          + " hands it the user's events (the DirectRunner sometimes gives 10:30 before 10:00 and"
-          + " merges all three). Fix: in bounded mode, buffer a user's events and take them in"
-          + " (gate watermark, partition, offset) order.")
   public void lateEventAfterItsSessionIsFinalStartsANewSessionAsInTheStream() throws Exception {
     RawArchive archive = new RawArchive();
     onTime(archive, "closer", "c1", at(D1, 600));

@@ -1,46 +1,37 @@
 package dev.sessionize.pipeline;
 
-import static org.hamcrest.MatcherAssert.assertThat;
-import static org.hamcrest.Matchers.hasItem;
-import static org.hamcrest.Matchers.startsWith;
-
-import dev.sessionize.pipeline.batch.BackfillSessions;
 import java.util.List;
-import org.apache.beam.sdk.options.PipelineOptionsFactory;
-import org.junit.Test;
 import org.junit.runner.RunWith;
-import org.junit.runners.JUnit4;
+import org.junit.runners.Parameterized;
+import org.junit.runners.Parameterized.Parameter;
+import org.junit.runners.Parameterized.Parameters;
 
 /**
- * The backfill scenario on the FlinkRunner in batch mode (an embedded local cluster), with the
- * windows implementation of the sessions step: the state implementation is refused there (the batch
- * mode hands it a user's events out of order, which splits sessions).
+ * The backfill scenario on the FlinkRunner in batch mode (an embedded local cluster), with each
+ * implementation of the sessions step. The batch mode hands a stateful step a user's events in no
+ * particular order: the state implementation takes them in their partitions' order when the input
+ * ends, so it writes the stream's sessions here too.
  */
-@RunWith(JUnit4.class)
+@RunWith(Parameterized.class)
 public class FlinkBackfillIT extends BackfillScenario {
+  @Parameters(name = "{0}")
+  public static List<String> sessionImpls() {
+    return List.of("state", "windows");
+  }
+
+  @Parameter public String sessionImpl;
+
   @Override
   protected List<String> runnerArgs() {
     return List.of(
         "--runner=FlinkRunner",
         "--flinkMaster=[local]",
         "--parallelism=2",
-        "--sessionImpl=windows");
+        "--sessionImpl=" + sessionImpl);
   }
 
   @Override
   protected boolean closesSessionsAtTheGateHorizon() {
-    return false;
-  }
-
-  @Test
-  public void theStateImplementationIsRefusedOnTheFlinkRunnersBatchMode() {
-    PipelineOptionsFactory.register(BackfillSessions.Options.class);
-    BackfillSessions.Options options =
-        PipelineOptionsFactory.fromArgs(
-                "--runner=FlinkRunner", "--days=2026-11-20", "--sessionImpl=state")
-            .as(BackfillSessions.Options.class);
-    assertThat(
-        BackfillSessions.validate(options),
-        hasItem(startsWith("--sessionImpl=state is not supported by the FlinkRunner's batch")));
+    return "state".equals(sessionImpl);
   }
 }

@@ -327,6 +327,7 @@ public final class Demo {
               // against thousands with the UnboundedSource read (measured with the demo).
               "--experiments=use_deprecated_read",
               "--fasterCopy=true", // as in production: no copy between chained operators
+              "--finishBundleBeforeCheckpointing=true", // as in production: see FlinkProduction
               // Checkpoints commit the consumer group's offsets, which tell the demo when the job
               // has read everything (its stop rule).
               "--checkpointingInterval=5000",

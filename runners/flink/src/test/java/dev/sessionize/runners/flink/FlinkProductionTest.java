@@ -35,6 +35,7 @@ public class FlinkProductionTest {
     assertThat(args, hasItem("--checkpointingInterval=60000"));
     assertThat(args, hasItem("--stateBackend=rocksdb"));
     assertThat(args, hasItem("--retainExternalizedCheckpointsOnCancellation=true"));
+    assertThat(args, hasItem("--finishBundleBeforeCheckpointing=true"));
     assertEquals(List.of(), FlinkProduction.validate(args.toArray(String[]::new)));
   }
 
@@ -47,6 +48,10 @@ public class FlinkProductionTest {
       {"--stateBackend=memory", "--stateBackend=memory is not supported: allowed values are"},
       {"--stateBackendStoragePath=checkpoints", "--stateBackendStoragePath=checkpoints is not"},
       {"--checkpointingInterval=0", "--deadLetterExactlyOnce=true needs checkpoints"},
+      {
+        "--finishBundleBeforeCheckpointing=false",
+        "--finishBundleBeforeCheckpointing=false loses dashboard events at checkpoints"
+      },
     };
     for (String[] c : cases) {
       List<String> problems =
