@@ -1,9 +1,10 @@
 package dev.sessionize.bench;
 
-import dev.sessionize.pipeline.BackfillSessions;
-import dev.sessionize.pipeline.ClickstreamGenerator;
-import dev.sessionize.pipeline.EventsTable;
-import dev.sessionize.pipeline.IcebergCatalog;
+import dev.sessionize.pipeline.batch.BackfillSessions;
+import dev.sessionize.pipeline.batch.EventsTable;
+import dev.sessionize.pipeline.generator.ClickstreamGenerator;
+import dev.sessionize.pipeline.iceberg.IcebergCatalog;
+import dev.sessionize.pipeline.kafka.KafkaOptions;
 import dev.sessionize.transforms.EventParser;
 import dev.sessionize.transforms.SessionizeMetrics;
 import dev.sessionize.transforms.model.RawRecord;
@@ -81,7 +82,7 @@ public final class BackfillBenchmark {
       int p = r.userId == null ? n % partitions : Math.floorMod(r.userId.hashCode(), partitions);
       archived.add(
           new EventsTable.Archived(
-              RawRecord.of(r.payload, "clickstream_events", p, offsets[p]++, r.deliveredAt),
+              RawRecord.of(r.payload, KafkaOptions.INPUT_TOPIC, p, offsets[p]++, r.deliveredAt),
               r.deliveredAt));
       jsonBytes += r.payload.length;
       n++;
@@ -100,7 +101,7 @@ public final class BackfillBenchmark {
               .getBytes(StandardCharsets.UTF_8);
       archived.add(
           new EventsTable.Archived(
-              RawRecord.of(tick, "clickstream_events", p, offsets[p]++, clock), clock));
+              RawRecord.of(tick, KafkaOptions.INPUT_TOPIC, p, offsets[p]++, clock), clock));
     }
 
     // 1. The archive's size on disk.

@@ -1,6 +1,6 @@
 package dev.sessionize.bench;
 
-import dev.sessionize.pipeline.ReadJsonLines;
+import dev.sessionize.pipeline.files.ReadJsonLines;
 import dev.sessionize.transforms.ParseEvents;
 import dev.sessionize.transforms.SessionImpl;
 import dev.sessionize.transforms.SessionizeClickstream;

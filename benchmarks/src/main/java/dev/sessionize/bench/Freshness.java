@@ -1,7 +1,8 @@
 package dev.sessionize.bench;
 
-import dev.sessionize.pipeline.ClickstreamGenerator;
 import dev.sessionize.pipeline.SessionizationPipeline;
+import dev.sessionize.pipeline.generator.ClickstreamGenerator;
+import dev.sessionize.pipeline.kafka.KafkaOptions;
 import dev.sessionize.runners.servers.LocalKafka;
 import dev.sessionize.runners.servers.LocalRedis;
 import dev.sessionize.transforms.model.DashboardMinute;
@@ -47,7 +48,7 @@ import redis.clients.jedis.resps.ScanResult;
  */
 public final class Freshness {
   private static final Pattern EVENTS = Pattern.compile("\"events\":(\\d+)");
-  private static final String TOPIC = "clickstream_events";
+  private static final String TOPIC = KafkaOptions.INPUT_TOPIC;
 
   private Freshness() {}
 
@@ -67,7 +68,7 @@ public final class Freshness {
         LocalRedis redis = LocalRedis.start();
         Jedis jedis = redis.client()) {
       kafka.createTopic(TOPIC, 2);
-      kafka.createTopic("clickstream_events_dlq", 1);
+      kafka.createTopic(KafkaOptions.DEAD_LETTER_TOPIC, 1);
 
       List<ClickstreamGenerator.Record> backlog =
           new ClickstreamGenerator()

@@ -1,6 +1,6 @@
 package dev.sessionize.bench;
 
-import dev.sessionize.pipeline.ClickstreamGenerator;
+import dev.sessionize.pipeline.generator.ClickstreamGenerator;
 import java.io.BufferedOutputStream;
 import java.io.IOException;
 import java.io.OutputStream;

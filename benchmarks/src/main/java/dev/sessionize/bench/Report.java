@@ -274,7 +274,9 @@ final class Report {
           md.append(
               String.format(
                   "| %s | %s | %s | %s | %s | %s |%n",
-                  f[0].replace("dev.sessionize.bench.", "").replace("dev.sessionize.pipeline.", ""),
+                  f[0].replace("dev.sessionize.bench.", "")
+                      .replace("dev.sessionize.pipeline.files.", "")
+                      .replace("dev.sessionize.pipeline.", ""),
                   f[1],
                   round(f[4]),
                   round(f[5]),

@@ -2,6 +2,7 @@ package dev.sessionize.bench;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
+import dev.sessionize.pipeline.kafka.KafkaOptions;
 import dev.sessionize.runners.servers.LocalKafka;
 import dev.sessionize.runners.servers.LocalRedis;
 import java.awt.Color;
@@ -66,7 +67,7 @@ import redis.clients.jedis.Jedis;
 public final class Soak {
   private static final ObjectMapper JSON = new ObjectMapper();
   private static final HttpClient HTTP = HttpClient.newHttpClient();
-  private static final String TOPIC = "clickstream_events";
+  private static final String TOPIC = KafkaOptions.INPUT_TOPIC;
   private static final int PARTITIONS = 4;
 
   private Soak() {}

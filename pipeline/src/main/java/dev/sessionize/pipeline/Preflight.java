@@ -1,5 +1,9 @@
 package dev.sessionize.pipeline;
 
+import dev.sessionize.pipeline.kafka.DeadLetterTopic;
+import dev.sessionize.pipeline.kafka.KafkaClientProperties;
+import dev.sessionize.pipeline.options.DurationOption;
+import dev.sessionize.pipeline.redis.RedisSinks;
 import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.List;
@@ -26,15 +30,16 @@ import redis.clients.jedis.exceptions.JedisException;
  * a configuration value). {@code --preflight=false} skips the checks, e.g. when the launcher cannot
  * reach servers that the workers can.
  */
-final class Preflight {
+public final class Preflight {
   private Preflight() {}
 
   /** One line per server that cannot be used; empty when all answer. */
-  static List<String> check(SessionizationPipeline.Options options) {
+  static List<String> check(Settings settings) {
+    SessionizationPipeline.Options options = settings.options();
     List<String> problems = new ArrayList<>();
-    Duration timeout = DurationOption.parse(options.getPreflightTimeout());
-    if ("kafka".equals(options.getSource())) {
-      KafkaClientProperties client = KafkaClientProperties.of(options.getKafkaPropertiesFile());
+    Duration timeout = settings.preflightTimeout();
+    if (settings.source() == Sources.Source.KAFKA) {
+      KafkaClientProperties client = settings.kafkaProperties();
       String problem =
           kafka(options.getBootstrapServers(), client, options.getKafkaPropertiesFile(), timeout);
       if (problem == null) {
@@ -44,8 +49,8 @@ final class Preflight {
         problems.add(problem);
       }
     }
-    if ("redis".equals(options.getDashboardSink())) {
-      String problem = redis(SessionizationPipeline.redisEndpoint(options), options, timeout);
+    if (settings.dashboardSink() == Sinks.DashboardSink.REDIS) {
+      String problem = redis(settings.redis(), options, timeout);
       if (problem != null) {
         problems.add(problem);
       }

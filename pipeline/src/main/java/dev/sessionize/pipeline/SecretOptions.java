@@ -1,5 +1,9 @@
 package dev.sessionize.pipeline;
 
+import dev.sessionize.pipeline.iceberg.IcebergCatalog;
+import dev.sessionize.pipeline.kafka.KafkaClientProperties;
+import dev.sessionize.pipeline.options.DurationOption;
+import dev.sessionize.pipeline.redis.RedisSinks;
 import java.io.File;
 import java.util.ArrayList;
 import java.util.List;

@@ -5,6 +5,7 @@ import static org.hamcrest.Matchers.greaterThan;
 import static org.hamcrest.Matchers.greaterThanOrEqualTo;
 import static org.junit.Assert.assertEquals;
 
+import dev.sessionize.pipeline.generator.ClickstreamGenerator;
 import dev.sessionize.transforms.Clock;
 import dev.sessionize.transforms.ParseEvents;
 import dev.sessionize.transforms.SessionImpl;

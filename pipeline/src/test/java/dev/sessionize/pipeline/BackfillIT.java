@@ -4,6 +4,12 @@ import static org.junit.Assert.assertEquals;
 import static org.junit.Assert.assertNotNull;
 import static org.junit.Assert.assertTrue;
 
+import dev.sessionize.pipeline.batch.BackfillSessions;
+import dev.sessionize.pipeline.batch.EventsTable;
+import dev.sessionize.pipeline.batch.ReinjectLateEvents;
+import dev.sessionize.pipeline.generator.ClickstreamGenerator;
+import dev.sessionize.pipeline.iceberg.IcebergCatalog;
+import dev.sessionize.pipeline.iceberg.SessionsTable;
 import dev.sessionize.transforms.SessionizeMetrics;
 import java.io.File;
 import java.nio.charset.StandardCharsets;

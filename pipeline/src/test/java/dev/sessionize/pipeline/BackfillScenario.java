@@ -3,6 +3,12 @@ package dev.sessionize.pipeline;
 import static org.junit.Assert.assertEquals;
 import static org.junit.Assert.assertFalse;
 
+import dev.sessionize.pipeline.batch.BackfillEdgesTest;
+import dev.sessionize.pipeline.batch.BackfillSessions;
+import dev.sessionize.pipeline.batch.EventsTable;
+import dev.sessionize.pipeline.generator.ClickstreamGenerator;
+import dev.sessionize.pipeline.iceberg.IcebergCatalog;
+import dev.sessionize.pipeline.iceberg.SessionsTable;
 import dev.sessionize.transforms.SessionizeMetrics;
 import dev.sessionize.transforms.model.Session;
 import java.io.File;
@@ -59,7 +65,7 @@ public abstract class BackfillScenario {
   }
 
   /** A session row as the streaming job could have written it. */
-  static Session session(String user, Instant start, Instant end, int events) {
+  public static Session session(String user, Instant start, Instant end, int events) {
     return SessionRows.session(user, start, end, events, 1, true);
   }
 

@@ -8,6 +8,9 @@ import static org.junit.Assert.assertTrue;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
+import dev.sessionize.pipeline.kafka.DeadLetterPayloads;
+import dev.sessionize.pipeline.kafka.DeadLetterTopic;
+import dev.sessionize.pipeline.options.InvalidOptionsException;
 import dev.sessionize.runners.servers.LocalKafka;
 import java.io.File;
 import java.io.IOException;
@@ -141,9 +144,9 @@ public class DeadLetterSizesIT {
   public void aDeadLetterTopicSmallerThanTheInputTopicStopsTheLaunch() throws Exception {
     createTopic("wide_events", INPUT_LIMIT);
     createTopic("narrow_dlq", 1 << 20);
-    SessionizationPipeline.InvalidOptionsException e =
+    InvalidOptionsException e =
         assertThrows(
-            SessionizationPipeline.InvalidOptionsException.class,
+            InvalidOptionsException.class,
             () ->
                 SessionizationPipeline.run(
                     options(

@@ -5,7 +5,10 @@ import static org.hamcrest.Matchers.greaterThan;
 import static org.junit.Assert.assertEquals;
 
 import com.fasterxml.jackson.databind.JsonNode;
+import dev.sessionize.pipeline.generator.ClickstreamGenerator;
+import dev.sessionize.pipeline.iceberg.SessionsTable;
 import dev.sessionize.transforms.SessionizeMetrics;
+import dev.sessionize.transforms.model.DashboardMinute;
 import dev.sessionize.transforms.model.Json;
 import dev.sessionize.transforms.model.Session;
 import java.io.File;
@@ -174,11 +177,7 @@ public class EndToEndIT {
               lateButAllowed.values().stream()
                   .map(t -> event("e2e-late", idOf(lateButAllowed, t), t))
                   .toList());
-      long acceptedSoFar = distinct.size();
-      await(
-          result,
-          "dashboard events = " + acceptedSoFar,
-          () -> dashboardEvents(jedis) == acceptedSoFar);
+      awaitDashboard(result, jedis, expected.eventsPerMinute);
 
       // 3. The later clock closes every session; the merged one replaces a1's row.
       servers.kafka().produce("clickstream_events", PARTITIONS, laterClocks);
@@ -239,7 +238,11 @@ public class EndToEndIT {
       // The dashboard documents: every minute with events (the second clock's too, from its
       // early firings), adding up to the accepted events.
       minutes.add(m.plus(Duration.standardHours(2)).getMillis() / 60_000);
-      await(result, "dashboard events = " + accepted, () -> dashboardEvents(jedis) == accepted);
+      Map<Long, Integer> perMinute = new TreeMap<>(expected.eventsPerMinute);
+      perMinute.merge(
+          m.plus(Duration.standardHours(2)).getMillis() / 60_000, PARTITIONS, Integer::sum);
+      awaitDashboard(result, jedis, perMinute);
+      assertEquals(accepted, dashboardEvents(jedis));
       assertEquals(minutes.size(), jedis.keys("dash:minute:*").size());
       assertThat(jedis.keys("session:latest:*").size(), greaterThan(0));
     } finally {
@@ -267,6 +270,49 @@ public class EndToEndIT {
             result != null && result.getState().isTerminal()
                 ? "the streaming job ended: " + result.getState()
                 : null);
+  }
+
+  /**
+   * Waits until the dash:minute documents hold {@code perMinute} (minute since the epoch ->
+   * accepted events); on a timeout the message lists the minutes that differ.
+   */
+  private static void awaitDashboard(
+      PipelineResult result, Jedis jedis, Map<Long, Integer> perMinute) throws Exception {
+    long total = perMinute.values().stream().mapToLong(Integer::longValue).sum();
+    try {
+      await(result, "dashboard events = " + total, () -> dashboardEvents(jedis) == total);
+    } catch (AssertionError e) {
+      Map<Long, Integer> seen = dashboardMinutes(jedis);
+      Map<String, String> differ = new TreeMap<>();
+      Set<Long> all = new HashSet<>(perMinute.keySet());
+      all.addAll(seen.keySet());
+      for (long minute : all) {
+        Integer want = perMinute.get(minute);
+        Integer got = seen.get(minute);
+        if (!java.util.Objects.equals(want, got)) {
+          differ.put(
+              new Instant(minute * 60_000).toString(), "expected " + want + ", in Redis " + got);
+        }
+      }
+      throw new AssertionError(
+          e.getMessage()
+              + ": in Redis "
+              + seen.values().stream().mapToLong(Integer::longValue).sum()
+              + "; minutes that differ: "
+              + differ,
+          e);
+    }
+  }
+
+  /** The events of each dash:minute document, by minute since the epoch. */
+  private static Map<Long, Integer> dashboardMinutes(Jedis jedis) throws Exception {
+    Map<Long, Integer> minutes = new TreeMap<>();
+    for (String key : jedis.keys("dash:minute:*")) {
+      Instant start = DashboardMinute.windowStartOfKey(key);
+      minutes.put(
+          start.getMillis() / 60_000, Json.MAPPER.readTree(jedis.get(key)).get("events").asInt());
+    }
+    return minutes;
   }
 
   /** The sum of the events of every dash:minute document. */

@@ -1,5 +1,6 @@
 package dev.sessionize.pipeline;
 
+import dev.sessionize.pipeline.generator.ClickstreamGenerator;
 import java.util.ArrayList;
 import java.util.HashSet;
 import java.util.List;

@@ -8,7 +8,10 @@ import static org.junit.Assert.assertFalse;
 import static org.junit.Assert.assertNotEquals;
 import static org.junit.Assert.assertTrue;
 
-import dev.sessionize.pipeline.SessionsTable.Result;
+import dev.sessionize.pipeline.iceberg.IcebergCatalog;
+import dev.sessionize.pipeline.iceberg.MaintainSessionsTable;
+import dev.sessionize.pipeline.iceberg.SessionsTable;
+import dev.sessionize.pipeline.iceberg.SessionsTable.Result;
 import dev.sessionize.transforms.SessionizeMetrics;
 import dev.sessionize.transforms.model.Session;
 import java.io.File;

@@ -1,5 +1,6 @@
 package dev.sessionize.pipeline;
 
+import dev.sessionize.pipeline.batch.EventsTable;
 import dev.sessionize.transforms.model.RawRecord;
 import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
@@ -21,8 +22,8 @@ import org.joda.time.Instant;
  * by record, as the streaming job meets them) and {@link #batch} (sort-and-split of every accepted
  * or too-late event).
  */
-final class RawArchive {
-  static final String TOPIC = "clickstream_events";
+public final class RawArchive {
+  public static final String TOPIC = "clickstream_events";
 
   /** One record as the test made it: its event fields when it is an event. */
   record Rec(
@@ -33,16 +34,16 @@ final class RawArchive {
       @Nullable String user,
       @Nullable String eventId,
       @Nullable Instant eventTime) {
-    EventsTable.Archived archived() {
+    public EventsTable.Archived archived() {
       return new EventsTable.Archived(
           RawRecord.of(payload, TOPIC, partition, offset, ingestedAt), ingestedAt);
     }
   }
 
-  final List<Rec> records = new ArrayList<>();
+  public final List<Rec> records = new ArrayList<>();
   private final Map<Integer, Long> offsets = new HashMap<>();
 
-  static byte[] json(String user, String id, Instant t, String page) {
+  public static byte[] json(String user, String id, Instant t, String page) {
     return String.format(
             "{\"user_id\":\"%s\",\"event_id\":\"%s\",\"event_type\":\"page_view\","
                 + "\"timestamp\":\"%s\",\"page_url\":\"%s\",\"app_version\":\"5.3.0\"}",
@@ -53,7 +54,7 @@ final class RawArchive {
   /**
    * A page view of {@code user} at {@code t}, read at {@code ingestedAt} from {@code partition}.
    */
-  RawArchive event(String user, String id, Instant t, int partition, Instant ingestedAt) {
+  public RawArchive event(String user, String id, Instant t, int partition, Instant ingestedAt) {
     return add(json(user, id, t, "/" + id), partition, ingestedAt, user, id, t);
   }
 
@@ -74,7 +75,7 @@ final class RawArchive {
     return this;
   }
 
-  List<EventsTable.Archived> archived() {
+  public List<EventsTable.Archived> archived() {
     List<EventsTable.Archived> out = new ArrayList<>();
     for (Rec r : records) {
       out.add(r.archived());
@@ -83,7 +84,7 @@ final class RawArchive {
   }
 
   /** True for an event the job's parser rejects as FUTURE_TIMESTAMP when it reads it. */
-  static boolean future(Rec r, Duration maxFutureSkew) {
+  public static boolean future(Rec r, Duration maxFutureSkew) {
     return r.eventTime() != null && r.eventTime().isAfter(r.ingestedAt().plus(maxFutureSkew));
   }
 
@@ -94,7 +95,7 @@ final class RawArchive {
    * after the gate, and a session final for an event when that horizon has passed its end + gap +
    * allowed lateness ({@link SessionModel}).
    */
-  static List<String> stream(
+  public static List<String> stream(
       List<Rec> inOrder, Duration gap, Duration allowedLateness, Duration outOfOrder) {
     return stream(inOrder, gap, allowedLateness, outOfOrder, new ArrayList<>(), true);
   }
@@ -103,7 +104,7 @@ final class RawArchive {
    * As {@link #stream(List, Duration, Duration, Duration)}; adds the TOO_LATE ones to {@code
    * tooLate}.
    */
-  static List<String> stream(
+  public static List<String> stream(
       List<Rec> inOrder,
       Duration gap,
       Duration allowedLateness,
@@ -143,7 +144,7 @@ final class RawArchive {
    * late): distinct by event id, each user's events sorted, a new session at a gap or when the
    * session would span {@code maxDuration}.
    */
-  static List<String> batch(List<Rec> records, Duration gap, Duration maxDuration) {
+  public static List<String> batch(List<Rec> records, Duration gap, Duration maxDuration) {
     Map<String, List<Long>> byUser = new TreeMap<>();
     Set<String> seen = new HashSet<>();
     for (Rec r : records) {
@@ -180,7 +181,7 @@ final class RawArchive {
    * sessions table, every column by the spec's rules ({@link SessionModel#row}), each event read
    * from its record's JSON.
    */
-  static List<SessionModel.Row> streamRows(
+  public static List<SessionModel.Row> streamRows(
       List<Rec> inOrder,
       Duration gap,
       Duration allowedLateness,
@@ -215,7 +216,8 @@ final class RawArchive {
   }
 
   /** {@link #batch}'s sessions as rows of the sessions table, every column. */
-  static List<SessionModel.Row> batchRows(List<Rec> records, Duration gap, Duration maxDuration) {
+  public static List<SessionModel.Row> batchRows(
+      List<Rec> records, Duration gap, Duration maxDuration) {
     Map<String, List<SessionModel.Event>> byUser = new TreeMap<>();
     Set<String> seen = new HashSet<>();
     for (Rec r : records) {
@@ -250,7 +252,7 @@ final class RawArchive {
    * The rows of {@code all} whose session starts in {@code [from, to)} and whose user is not in
    * {@code users}.
    */
-  static List<SessionModel.Row> rowsStartingIn(
+  public static List<SessionModel.Row> rowsStartingIn(
       List<SessionModel.Row> all, Instant from, Instant to, Set<String> users) {
     List<SessionModel.Row> out = new ArrayList<>();
     for (SessionModel.Row row : all) {
@@ -265,7 +267,7 @@ final class RawArchive {
   }
 
   /** The sessions of {@code all} whose start lies in {@code [from, to)}. */
-  static List<String> startingIn(List<String> all, Instant from, Instant to) {
+  public static List<String> startingIn(List<String> all, Instant from, Instant to) {
     List<String> out = new ArrayList<>();
     for (String s : all) {
       Instant start = Instant.parse(s.split(" ")[1]);
@@ -276,7 +278,7 @@ final class RawArchive {
     return out;
   }
 
-  static String describe(String user, long start, long end, int events) {
+  public static String describe(String user, long start, long end, int events) {
     return user + " " + new Instant(start) + " " + new Instant(end) + " " + events;
   }
 }

@@ -12,6 +12,7 @@ import static org.junit.Assert.assertFalse;
 import static org.junit.Assert.assertNotNull;
 
 import com.fasterxml.jackson.databind.JsonNode;
+import dev.sessionize.pipeline.redis.RedisSinks;
 import dev.sessionize.runners.servers.LocalRedis;
 import dev.sessionize.transforms.SessionizeMetrics;
 import dev.sessionize.transforms.model.Json;

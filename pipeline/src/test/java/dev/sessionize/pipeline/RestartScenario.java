@@ -3,6 +3,7 @@ package dev.sessionize.pipeline;
 import static org.junit.Assert.assertEquals;
 
 import com.fasterxml.jackson.databind.JsonNode;
+import dev.sessionize.pipeline.generator.ClickstreamGenerator;
 import dev.sessionize.runners.servers.LocalKafka;
 import dev.sessionize.transforms.model.Json;
 import java.nio.charset.StandardCharsets;

@@ -11,6 +11,9 @@ import static org.junit.Assert.assertTrue;
 import static org.junit.Assert.fail;
 
 import com.fasterxml.jackson.databind.ObjectMapper;
+import dev.sessionize.pipeline.iceberg.SessionsTable;
+import dev.sessionize.pipeline.options.InvalidOptionsException;
+import dev.sessionize.pipeline.redis.RedisSinks;
 import dev.sessionize.runners.servers.LocalKafka;
 import dev.sessionize.runners.servers.LocalRedis;
 import java.io.ByteArrayOutputStream;
@@ -117,7 +120,7 @@ public class SecurityIT {
       result.cancel();
       fail("the launch should have been stopped");
       return null;
-    } catch (SessionizationPipeline.InvalidOptionsException e) {
+    } catch (InvalidOptionsException e) {
       assertThat(e.getMessage(), not(containsString(KAFKA_PASSWORD)));
       assertThat(e.getMessage(), not(containsString(redisPassword())));
       return e.problems();

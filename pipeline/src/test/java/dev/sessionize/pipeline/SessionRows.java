@@ -1,5 +1,6 @@
 package dev.sessionize.pipeline;
 
+import dev.sessionize.pipeline.iceberg.SessionsTable;
 import dev.sessionize.transforms.model.Session;
 import java.math.BigDecimal;
 import java.time.OffsetDateTime;

@@ -10,6 +10,7 @@ import static org.junit.Assert.assertEquals;
 import static org.junit.Assert.assertThrows;
 
 import com.fasterxml.jackson.databind.JsonNode;
+import dev.sessionize.pipeline.options.InvalidOptionsException;
 import dev.sessionize.transforms.model.Json;
 import java.io.File;
 import java.io.IOException;
@@ -261,14 +262,39 @@ public class SessionizationPipelineTest {
 
   @Test
   public void runRefusesToStartWithBadOptionsAndListsEveryProblem() {
-    SessionizationPipeline.InvalidOptionsException e =
+    InvalidOptionsException e =
         assertThrows(
-            SessionizationPipeline.InvalidOptionsException.class,
+            InvalidOptionsException.class,
             () ->
                 SessionizationPipeline.run(
                     options(
                         "--input=/missing.jsonl", "--sessionGap=0m", "--reportingCurrency=usd")));
     assertThat(e.problems(), hasSize(3));
     assertThat(e.problems().get(0), startsWith("--sessionGap=0m"));
+  }
+
+  @Test
+  public void deadLettersGoWhereTheSourceIsUnlessDeadLetterSinkSaysOtherwise() {
+    String input = "--input=" + FixturesTest.testdata().resolve("events/sample.jsonl");
+    assertEquals(Sinks.DeadLetterSink.FILE, Settings.of(options(input)).deadLetterSink());
+    Settings kafka = Settings.of(options(input, "--source=kafka"));
+    assertEquals(Sinks.DeadLetterSink.KAFKA, kafka.deadLetterSink());
+    assertThat(
+        Sinks.deadLetters(kafka),
+        org.hamcrest.Matchers.instanceOf(
+            dev.sessionize.pipeline.kafka.WriteDeadLettersToKafka.class));
+    Settings kafkaToFiles = Settings.of(options(input, "--source=kafka", "--deadLetterSink=file"));
+    assertEquals(Sinks.DeadLetterSink.FILE, kafkaToFiles.deadLetterSink());
+    assertThat(
+        Sinks.deadLetters(kafkaToFiles),
+        org.hamcrest.Matchers.instanceOf(dev.sessionize.pipeline.files.WriteToFiles.class));
+    assertEquals(
+        Sinks.DeadLetterSink.KAFKA,
+        Settings.of(options(input, "--deadLetterSink=kafka")).deadLetterSink());
+    List<String> problems =
+        SessionizationPipeline.validate(options(input, "--deadLetterSink=redis"));
+    assertThat(problems, hasSize(1));
+    assertEquals(
+        "--deadLetterSink=redis is not supported: allowed values are kafka, file", problems.get(0));
   }
 }

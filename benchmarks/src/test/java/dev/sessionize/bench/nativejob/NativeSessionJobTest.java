@@ -3,7 +3,7 @@ package dev.sessionize.bench.nativejob;
 import static org.junit.Assert.assertEquals;
 import static org.junit.Assert.assertTrue;
 
-import dev.sessionize.pipeline.ClickstreamGenerator;
+import dev.sessionize.pipeline.generator.ClickstreamGenerator;
 import java.io.OutputStream;
 import java.nio.file.Files;
 import java.nio.file.Path;

@@ -4,6 +4,8 @@ import static org.junit.Assert.assertEquals;
 import static org.junit.Assert.assertTrue;
 
 import com.fasterxml.jackson.databind.JsonNode;
+import dev.sessionize.pipeline.generator.ClickstreamGenerator;
+import dev.sessionize.pipeline.iceberg.SessionsTable;
 import dev.sessionize.transforms.model.Json;
 import java.io.File;
 import java.io.IOException;

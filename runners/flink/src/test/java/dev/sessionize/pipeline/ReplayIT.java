@@ -6,6 +6,8 @@ import static org.junit.Assert.assertEquals;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
+import dev.sessionize.pipeline.generator.ClickstreamGenerator;
+import dev.sessionize.pipeline.iceberg.SessionsTable;
 import dev.sessionize.transforms.model.Json;
 import java.io.File;
 import java.nio.charset.StandardCharsets;

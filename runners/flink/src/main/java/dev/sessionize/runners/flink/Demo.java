@@ -3,9 +3,12 @@ package dev.sessionize.runners.flink;
 import com.fasterxml.jackson.databind.JsonNode;
 import dev.sessionize.dashboard.DashboardOptions;
 import dev.sessionize.dashboard.DashboardServer;
-import dev.sessionize.pipeline.ClickstreamGenerator;
 import dev.sessionize.pipeline.SessionizationPipeline;
-import dev.sessionize.pipeline.SessionsTable;
+import dev.sessionize.pipeline.generator.ClickstreamGenerator;
+import dev.sessionize.pipeline.iceberg.IcebergOptions;
+import dev.sessionize.pipeline.iceberg.SessionsTable;
+import dev.sessionize.pipeline.kafka.KafkaOptions;
+import dev.sessionize.pipeline.options.OptionsParser;
 import dev.sessionize.runners.servers.LocalKafka;
 import dev.sessionize.runners.servers.LocalRedis;
 import dev.sessionize.transforms.model.Json;
@@ -30,6 +33,9 @@ import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicLong;
 import java.util.concurrent.atomic.AtomicReference;
 import java.util.stream.Stream;
+import org.apache.beam.sdk.options.Default;
+import org.apache.beam.sdk.options.Description;
+import org.apache.beam.sdk.options.PipelineOptions;
 import org.apache.beam.sdk.options.PipelineOptionsFactory;
 import org.apache.iceberg.Table;
 import org.apache.iceberg.data.IcebergGenerics;
@@ -52,13 +58,14 @@ import redis.clients.jedis.Jedis;
  * FlinkRunner in local mode; it shows progress while it runs and ends with a summary read back from
  * the Iceberg table, Redis and the dead-letter topic. The live dashboard page ({@link
  * DashboardServer}) runs next to the job, reading the same Redis; with {@code --keepRunning=true}
- * it stays up after the summary until Ctrl-C.
+ * it stays up after the summary until Ctrl-C. The steps: {@link #startServers}, {@link #produce},
+ * {@link #startJob}, {@link #waitUntilDrained}, {@link #summarize}.
  *
- * <p>Options: {@code --events=N} (20000), {@code --users=N} (500), {@code --rate=N} records per
- * second (4000), {@code --parallelism=N} (2), {@code --seed=N} (42), {@code --folder=DIR} (demo),
- * {@code --dashboardPort=N} (8080; a free port when it is busy, 0 = any free port), {@code
- * --keepRunning=true|false} (false; true: after the summary, keep the job, Redis and the page up),
- * {@code --partitions=N} (4) of the input topic.
+ * <pre>{@code
+ * ./sessionize demo [--events=20000] [--users=500] [--rate=4000] [--parallelism=2] [--seed=42] \
+ *     [--partitions=4] [--folder=demo] [--dashboardPort=8080] [--keepRunning=false]
+ * ./sessionize demo --help=dev.sessionize.runners.flink.Demo\$Options
+ * }</pre>
  */
 public final class Demo {
   /** The job's Kafka consumer group, whose committed offsets show how far it has read. */
@@ -68,117 +75,156 @@ public final class Demo {
 
   private static final org.joda.time.Duration HOURS_20 = org.joda.time.Duration.standardHours(20);
 
-  private Demo() {}
+  /** The job's parallelism when {@code --parallelism} is not given. */
+  static final int DEFAULT_PARALLELISM = 2;
+
+  /** {@code --parallelism}, or {@link #DEFAULT_PARALLELISM} when it is unset or below 1. */
+  static int parallelism(Options options) {
+    Integer p = options.getParallelism();
+    return p == null || p < 1 ? DEFAULT_PARALLELISM : p;
+  }
+
+  /** Options of the demo. */
+  public interface Options extends PipelineOptions {
+    @Description("Number of distinct events generated (duplicates, malformed and late on top).")
+    @Default.Integer(20_000)
+    int getEvents();
+
+    void setEvents(int value);
+
+    @Description("Number of users.")
+    @Default.Integer(500)
+    int getUsers();
+
+    void setUsers(int value);
+
+    @Description("Records per second produced into Kafka.")
+    @Default.Integer(4000)
+    int getRate();
+
+    void setRate(int value);
+
+    /**
+     * The FlinkRunner's own {@code --parallelism}: Beam's options are one registry, so this getter
+     * must have the type and the default of {@code FlinkPipelineOptions}' ({@code Integer}, -1);
+     * {@link #parallelism} turns -1 into the demo's default.
+     */
+    @Description(
+        "Parallelism of the job on the embedded Flink cluster; below 1 (the default): "
+            + DEFAULT_PARALLELISM
+            + ".")
+    @Default.Integer(-1)
+    Integer getParallelism();
+
+    void setParallelism(Integer value);
+
+    @Description("Seed of the generated stream.")
+    @Default.Long(42)
+    long getSeed();
+
+    void setSeed(long value);
+
+    @Description("Partitions of the input topic.")
+    @Default.Integer(4)
+    int getPartitions();
+
+    void setPartitions(int value);
+
+    @Description("Folder of the Iceberg warehouse and the job's files.")
+    @Default.String("demo")
+    String getFolder();
+
+    void setFolder(String value);
+
+    @Description(
+        "Port of the live dashboard page (a free port when it is busy; 0 = any free port).")
+    @Default.String("8080")
+    String getDashboardPort();
+
+    void setDashboardPort(String value);
+
+    @Description("After the summary, keep the job, Redis and the page up until Ctrl-C.")
+    @Default.Boolean(false)
+    boolean getKeepRunning();
+
+    void setKeepRunning(boolean value);
+  }
+
+  private final Options options;
+  private final long wallStart = System.currentTimeMillis();
+  private final Path folder;
+  private final Path warehouse;
+  private final AtomicBoolean finished = new AtomicBoolean();
+  private final AtomicLong sent = new AtomicLong();
+  private final AtomicReference<Throwable> failure = new AtomicReference<>();
+  private final Map<String, Integer> deadLetters = new TreeMap<>();
+  private LocalKafka kafka;
+  private LocalRedis redis;
+  private DashboardServer dashboard;
+  private List<ClickstreamGenerator.Record> stream;
+  private Thread producer;
+  private Table table;
+  private List<String> flinkUrls = List.of();
+  private long rows = -1;
+
+  private Demo(Options options) {
+    this.options = options;
+    this.folder = Paths.get(options.getFolder()).toAbsolutePath();
+    this.warehouse = folder.resolve("warehouse");
+  }
 
   public static void main(String[] args) throws Exception {
-    Map<String, String> opts =
-        new TreeMap<>(
-            Map.of(
-                "events",
-                "20000",
-                "users",
-                "500",
-                "rate",
-                "4000",
-                "parallelism",
-                "2",
-                "seed",
-                "42",
-                "folder",
-                "demo",
-                "dashboardPort",
-                "8080",
-                "keepRunning",
-                "false",
-                "partitions",
-                "4"));
-    for (String arg : args) {
-      String[] kv = arg.replaceFirst("^--", "").split("=", 2);
-      if (kv.length != 2 || !opts.containsKey(kv[0])) {
-        System.err.println(
-            "sessionize demo: unknown option " + arg + "; options are " + opts.keySet());
-        System.exit(2);
-      }
-      opts.put(kv[0], kv[1]);
-    }
-    if (!opts.get("keepRunning").matches("true|false")) {
-      System.err.println(
-          "sessionize demo: --keepRunning="
-              + opts.get("keepRunning")
-              + " is not valid: use true or false");
-      System.exit(2);
-    }
+    // The demo runs the job on the FlinkRunner; naming it lets Beam validate the options (no
+    // DirectRunner on this module's class path to default to).
+    String[] withRunner =
+        Stream.concat(Stream.of("--runner=FlinkRunner"), Stream.of(args)).toArray(String[]::new);
+    Options options = OptionsParser.parseOrExit("sessionize demo", withRunner, Options.class);
     DashboardOptions dashboardOptions;
     try {
-      dashboardOptions = DashboardOptions.parse("--port=" + opts.get("dashboardPort"));
+      dashboardOptions = DashboardOptions.parse("--port=" + options.getDashboardPort());
     } catch (DashboardOptions.InvalidOptionsException e) {
       System.err.println(
           "sessionize demo: --dashboardPort="
-              + opts.get("dashboardPort")
+              + options.getDashboardPort()
               + " is not valid: use a port number (0 = any free port)");
       System.exit(2);
       return;
     }
-    long wallStart = System.currentTimeMillis();
-    Path folder = Paths.get(opts.get("folder")).toAbsolutePath();
-    Path warehouse = folder.resolve("warehouse");
+    Demo demo = new Demo(options);
+    demo.startServers(dashboardOptions);
+    demo.produce();
+    demo.startJob();
+    demo.waitUntilDrained();
+    demo.summarize();
+    demo.finished.set(true);
+    if (options.getKeepRunning()) {
+      say(
+          "the job, Redis and the dashboard stay up: "
+              + demo.dashboard.url()
+              + " (Ctrl-C stops everything)");
+      new CountDownLatch(1).await();
+    }
+    System.exit(0);
+  }
+
+  /**
+   * Step 1: a fresh warehouse, the Kafka broker with the two topics, redis-server, the dashboard
+   * page, and a shutdown hook that stops them on Ctrl-C.
+   */
+  private void startServers(DashboardOptions dashboardOptions) throws Exception {
     deleteRecursively(warehouse);
     Files.createDirectories(folder);
-
     say("starting a Kafka broker (KRaft, in this JVM)");
-    LocalKafka kafka = LocalKafka.start();
+    kafka = LocalKafka.start();
     say("starting redis-server");
-    LocalRedis redis = LocalRedis.start();
-    DashboardServer dashboard = startDashboard(dashboardOptions.withRedisPort(redis.port()));
-    AtomicBoolean finished = new AtomicBoolean();
-    AtomicReference<Thread> generator = new AtomicReference<>();
+    redis = LocalRedis.start();
+    dashboard = startDashboard(dashboardOptions.withRedisPort(redis.port()));
     // Ctrl-C (SIGINT) or kill (SIGTERM): stop producing, stop the servers (the in-process Flink
     // mini-cluster ends with this JVM; every Iceberg commit is atomic, so the table stays
     // consistent), say what is left on disk.
-    Runtime.getRuntime()
-        .addShutdownHook(
-            new Thread(
-                () -> {
-                  if (!finished.get()) {
-                    say(
-                        "stopping (interrupted): generator, Flink job, dashboard, redis-server, Kafka");
-                  }
-                  if (generator.get() != null) {
-                    generator.get().interrupt();
-                  }
-                  dashboard.close();
-                  try {
-                    redis.close();
-                  } catch (Exception e) {
-                    // shutting down anyway
-                  }
-                  // The broker's shutdown can wait long on the job's still-connected clients; the
-                  // JVM ends right after this hook anyway, so it gets 20 s, not more.
-                  Thread broker =
-                      new Thread(
-                          () -> {
-                            try {
-                              kafka.close();
-                            } catch (Exception e) {
-                              // shutting down anyway
-                            }
-                          },
-                          "demo-kafka-shutdown");
-                  broker.setDaemon(true);
-                  broker.start();
-                  try {
-                    broker.join(20_000);
-                  } catch (InterruptedException e) {
-                    Thread.currentThread().interrupt();
-                  }
-                  if (!finished.get()) {
-                    say("stopped; the Iceberg table stays in " + warehouse);
-                  }
-                },
-                "demo-shutdown"));
-    int partitions = Integer.parseInt(opts.get("partitions"));
-    kafka.createTopic("clickstream_events", partitions);
-    kafka.createTopic("clickstream_events_dlq", 1);
+    Runtime.getRuntime().addShutdownHook(new Thread(this::stop, "demo-shutdown"));
+    kafka.createTopic(KafkaOptions.INPUT_TOPIC, options.getPartitions());
+    kafka.createTopic(KafkaOptions.DEAD_LETTER_TOPIC, 1);
     say(
         "Kafka at "
             + kafka.bootstrapServers()
@@ -187,8 +233,52 @@ public final class Demo {
             + ", Iceberg warehouse "
             + warehouse);
     say("live dashboard: " + dashboard.url());
+  }
 
-    List<ClickstreamGenerator.Record> first = generate(opts, Instant.now().minus(HOURS_20));
+  /** The shutdown hook: the generator, then the dashboard, redis-server and the broker. */
+  private void stop() {
+    if (!finished.get()) {
+      say("stopping (interrupted): generator, Flink job, dashboard, redis-server, Kafka");
+    }
+    if (producer != null) {
+      producer.interrupt();
+    }
+    dashboard.close();
+    try {
+      redis.close();
+    } catch (Exception e) {
+      // shutting down anyway
+    }
+    // The broker's shutdown can wait long on the job's still-connected clients; the JVM ends
+    // right after this hook anyway, so it gets 20 s, not more.
+    Thread broker =
+        new Thread(
+            () -> {
+              try {
+                kafka.close();
+              } catch (Exception e) {
+                // shutting down anyway
+              }
+            },
+            "demo-kafka-shutdown");
+    broker.setDaemon(true);
+    broker.start();
+    try {
+      broker.join(20_000);
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+    }
+    if (!finished.get()) {
+      say("stopped; the Iceberg table stays in " + warehouse);
+    }
+  }
+
+  /**
+   * Step 2: the generated stream (ending at least two minutes ago) and the thread that produces it
+   * into the input topic at {@code --rate}; started with the job.
+   */
+  private void produce() {
+    List<ClickstreamGenerator.Record> first = generate(options, Instant.now().minus(HOURS_20));
     // The users' timelines end where their random walk ends; when the last events would lie in
     // the future (FUTURE_TIMESTAMP dead letters), the same stream is generated again, earlier.
     Instant newest = Instant.now().minus(org.joda.time.Duration.standardMinutes(2));
@@ -198,36 +288,40 @@ public final class Demo {
             .filter(t -> t != null)
             .max(Instant::compareTo)
             .orElse(newest);
-    List<ClickstreamGenerator.Record> stream =
+    stream =
         last.isAfter(newest)
             ? generate(
-                opts, Instant.now().minus(HOURS_20).minus(new org.joda.time.Duration(newest, last)))
+                options,
+                Instant.now().minus(HOURS_20).minus(new org.joda.time.Duration(newest, last)))
             : first;
-    AtomicLong sent = new AtomicLong();
-    Thread producer =
+    producer =
         new Thread(
             () -> {
               try {
                 ClickstreamGenerator.send(
                     stream,
                     kafka.bootstrapServers(),
-                    "clickstream_events",
-                    Integer.parseInt(opts.get("rate")),
+                    KafkaOptions.INPUT_TOPIC,
+                    options.getRate(),
                     sent);
               } catch (InterruptedException e) {
                 Thread.currentThread().interrupt();
               }
             },
             "generator");
-    generator.set(producer);
+  }
 
+  /**
+   * Step 3: the job on the FlinkRunner in local mode, Kafka to Iceberg and Redis, and the producer.
+   */
+  private void startJob() throws IOException {
     PipelineOptionsFactory.register(SessionizationPipeline.Options.class);
     String[] jobArgs =
         FlinkProduction.localClusterConf(
             new String[] {
               "--runner=FlinkRunner",
               "--flinkMaster=[local]",
-              "--parallelism=" + opts.get("parallelism"),
+              "--parallelism=" + parallelism(options),
               "--streaming=true",
               // KafkaIO's default (splittable DoFn) read crawls on this runner: ~150 records/s
               // against thousands with the UnboundedSource read (measured with the demo).
@@ -248,32 +342,37 @@ public final class Demo {
               "--redisPort=" + redis.port(),
               "--output=" + folder.resolve("output")
             });
-    SessionizationPipeline.Options options =
+    SessionizationPipeline.Options jobOptions =
         PipelineOptionsFactory.fromArgs(jobArgs).as(SessionizationPipeline.Options.class);
-    List<String> flinkUrls = FlinkProduction.localEndpoints(jobArgs); // web UI, Prometheus
+    flinkUrls = FlinkProduction.localEndpoints(jobArgs); // web UI, Prometheus
     flinkUrls.forEach(url -> say(url + "  (beside the live dashboard: " + dashboard.url() + ")"));
     flinkUrls.stream() // the page's pipeline-health panel reads the embedded cluster's metrics
         .filter(line -> line.startsWith("Prometheus"))
         .forEach(line -> dashboard.watchMetrics(List.of(URI.create(line.replaceAll(".* ", "")))));
-    AtomicReference<Throwable> failure = new AtomicReference<>();
     Thread job =
         new Thread(
             () -> {
               try {
-                SessionizationPipeline.run(options).waitUntilFinish();
+                SessionizationPipeline.run(jobOptions).waitUntilFinish();
               } catch (Throwable t) {
                 failure.set(t);
               }
             },
             "flink-job");
     job.setDaemon(true);
-    say("starting the job on the FlinkRunner (local, parallelism " + opts.get("parallelism") + ")");
+    say("starting the job on the FlinkRunner (local, parallelism " + parallelism(options) + ")");
     job.start();
     producer.start();
+  }
 
-    Table table = SessionsTable.openOrCreate(warehouse.toString(), "sessionize.sessions");
-    Map<String, Integer> deadLetters = new TreeMap<>();
-    long rows = -1;
+  /**
+   * Step 4: a progress line every few seconds until everything produced has been read and processed
+   * (its offsets are committed with a completed checkpoint, which every operator has passed) and
+   * three commit intervals later the table has stopped changing; or a minute after that at most,
+   * since the sessions of the stream's last half hour close with the clock (idle partitions).
+   */
+  private void waitUntilDrained() throws Exception {
+    table = SessionsTable.openOrCreate(warehouse.toString(), IcebergOptions.SESSIONS_TABLE);
     long allReadAt = 0;
     RowCount rowCount = new RowCount();
     try (KafkaConsumer<String, String> dlq = deadLetterConsumer(kafka.bootstrapServers());
@@ -283,25 +382,9 @@ public final class Demo {
         if (failure.get() != null) {
           throw new IllegalStateException("the job failed", failure.get());
         }
-        // The dead letters written so far: a poll returns at most 500 (max.poll.records), so poll
-        // again while they come in full batches (not until none come: they keep coming).
-        for (int n = MAX_POLL_RECORDS; n == MAX_POLL_RECORDS; ) {
-          n = 0;
-          for (ConsumerRecord<String, String> r : dlq.poll(Duration.ofSeconds(2))) {
-            deadLetters.merge(
-                Json.MAPPER.readTree(r.value()).get("reason").asText(), 1, Integer::sum);
-            n++;
-          }
-        }
+        readDeadLetters(dlq);
         long now = rowCount.of(table);
-        long lag = unreadRecords(admin, "clickstream_events", partitions);
-        String latest = jedis.get("dash:latest");
-        String minute = "-";
-        if (latest != null && jedis.get(latest) != null) {
-          JsonNode doc = Json.MAPPER.readTree(jedis.get(latest));
-          minute =
-              latest.substring("dash:minute:".length()) + " (" + doc.get("events") + " events)";
-        }
+        long lag = unreadRecords(admin, KafkaOptions.INPUT_TOPIC, options.getPartitions());
         say(
             String.format(
                 "produced %d/%d records | not yet read %d | sessions in Iceberg %d | dead letters"
@@ -311,11 +394,7 @@ public final class Demo {
                 lag,
                 now,
                 deadLetters.values().stream().mapToInt(i -> i).sum(),
-                minute));
-        // Done when everything produced has been read and processed (its offsets are committed
-        // with a completed checkpoint, which every operator has passed) and three commit
-        // intervals later the table has stopped changing; or a minute after that at most, since
-        // the sessions of the stream's last half hour close with the clock (idle partitions).
+                latestMinute(jedis)));
         if (producer.isAlive() || lag > 0) {
           allReadAt = 0;
         } else if (allReadAt == 0) {
@@ -325,55 +404,82 @@ public final class Demo {
         boolean unchanged = now == rows;
         rows = now;
         if (sinceAllRead >= 15_000 && (unchanged || sinceAllRead >= 60_000)) {
-          break;
+          return;
         }
       }
-      Set<String> ids = new HashSet<>();
-      long finals = 0;
-      try (CloseableIterable<Record> records = IcebergGenerics.read(table).build()) {
-        for (Record r : records) {
-          ids.add((String) r.getField("session_id"));
-          if (Boolean.TRUE.equals(r.getField("is_final"))) {
-            finals++;
-          }
+    }
+  }
+
+  /**
+   * The dead letters written so far: a poll returns at most 500 (max.poll.records), so poll again
+   * while they come in full batches (not until none come: they keep coming).
+   */
+  private void readDeadLetters(KafkaConsumer<String, String> dlq) throws IOException {
+    for (int n = MAX_POLL_RECORDS; n == MAX_POLL_RECORDS; ) {
+      n = 0;
+      for (ConsumerRecord<String, String> r : dlq.poll(Duration.ofSeconds(2))) {
+        deadLetters.merge(Json.MAPPER.readTree(r.value()).get("reason").asText(), 1, Integer::sum);
+        n++;
+      }
+    }
+  }
+
+  /** The newest dashboard minute in Redis and its events, or "-". */
+  private static String latestMinute(Jedis jedis) throws IOException {
+    String latest = jedis.get("dash:latest");
+    if (latest == null || jedis.get(latest) == null) {
+      return "-";
+    }
+    JsonNode doc = Json.MAPPER.readTree(jedis.get(latest));
+    return latest.substring("dash:minute:".length()) + " (" + doc.get("events") + " events)";
+  }
+
+  /**
+   * Step 5: the summary, read back from the Iceberg table (the snapshot last counted), the
+   * dead-letter topic and Redis.
+   */
+  private void summarize() throws IOException {
+    // The snapshot the last progress line counted.
+    Set<String> ids = new HashSet<>();
+    long finals = 0;
+    try (CloseableIterable<Record> records = IcebergGenerics.read(table).build()) {
+      for (Record r : records) {
+        ids.add((String) r.getField("session_id"));
+        if (Boolean.TRUE.equals(r.getField("is_final"))) {
+          finals++;
         }
       }
-      say("summary:");
-      say(
-          "  records produced       "
-              + sent.get()
-              + " ("
-              + Integer.parseInt(opts.get("events"))
-              + " events + duplicates, malformed and late records)");
-      say(
-          "  sessions in Iceberg    "
-              + rows
-              + " rows, "
-              + ids.size()
-              + " distinct session_id, "
-              + finals
-              + " final  (table sessionize.sessions in "
-              + warehouse
-              + ")");
-      say("  dead letters           " + deadLetters);
+    }
+    say("summary:");
+    say(
+        "  records produced       "
+            + sent.get()
+            + " ("
+            + options.getEvents()
+            + " events + duplicates, malformed and late records)");
+    say(
+        "  sessions in Iceberg    "
+            + rows
+            + " rows, "
+            + ids.size()
+            + " distinct session_id, "
+            + finals
+            + " final  (table "
+            + IcebergOptions.SESSIONS_TABLE
+            + " in "
+            + warehouse
+            + ")");
+    say("  dead letters           " + deadLetters);
+    try (Jedis jedis = redis.client()) {
       say(
           "  dashboard minutes      "
               + jedis.keys("dash:minute:*").size()
               + " in Redis, latest "
               + jedis.get("dash:latest"));
-      say("  live dashboard         " + dashboard.url());
-      flinkUrls.forEach(url -> say("  " + url));
-      say("  wall time              " + (System.currentTimeMillis() - wallStart) / 1000 + " s");
     }
-    finished.set(true);
-    if (Boolean.parseBoolean(opts.get("keepRunning"))) {
-      say(
-          "the job, Redis and the dashboard stay up: "
-              + dashboard.url()
-              + " (Ctrl-C stops everything)");
-      new CountDownLatch(1).await();
-    }
-    System.exit(0);
+    say("  live dashboard         " + dashboard.url());
+    flinkUrls.forEach(url -> say("  " + url));
+    say("  wall time              " + (System.currentTimeMillis() - wallStart) / 1000 + " s");
   }
 
   /** On the given port, or any free one when it is taken. */
@@ -386,13 +492,12 @@ public final class Demo {
     }
   }
 
-  private static List<ClickstreamGenerator.Record> generate(
-      Map<String, String> opts, Instant start) {
+  private static List<ClickstreamGenerator.Record> generate(Options options, Instant start) {
     return new ClickstreamGenerator()
-        .seed(Long.parseLong(opts.get("seed")))
+        .seed(options.getSeed())
         .start(start)
-        .events(Integer.parseInt(opts.get("events")))
-        .users(Integer.parseInt(opts.get("users")))
+        .events(options.getEvents())
+        .users(options.getUsers())
         .duplicateRate(0.02)
         .malformedRate(0.01)
         .lateRate(0.005)
@@ -452,7 +557,7 @@ public final class Demo {
     props.put("key.deserializer", StringDeserializer.class.getName());
     props.put("value.deserializer", StringDeserializer.class.getName());
     KafkaConsumer<String, String> consumer = new KafkaConsumer<>(props);
-    consumer.subscribe(List.of("clickstream_events_dlq"));
+    consumer.subscribe(List.of(KafkaOptions.DEAD_LETTER_TOPIC));
     return consumer;
   }
 

@@ -24,6 +24,12 @@ import java.util.Map;
  * ({@code --fasterCopy}); an exponential-delay restart strategy ({@link #RESTART_STRATEGY}). In
  * local mode the embedded cluster serves Flink's web UI and Prometheus metrics (the URLs are
  * printed).
+ *
+ * <pre>{@code
+ * ./sessionize run-production --bootstrapServers=kafka:9092 --warehouse=s3://bucket/warehouse \
+ *     --redisHost=redis [--parallelism=30] [--checkpointingInterval=60000] [--flinkMaster=host:8081]
+ * ./sessionize submit [OPTIONS]   # the bundled jar, detached, to a cluster
+ * }</pre>
  */
 public final class FlinkProduction {
   private FlinkProduction() {}

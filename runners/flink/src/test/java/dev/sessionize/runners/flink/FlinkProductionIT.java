@@ -6,7 +6,7 @@ import static org.junit.Assert.assertEquals;
 
 import dev.sessionize.pipeline.LocalServersRule;
 import dev.sessionize.pipeline.SessionizationPipeline;
-import dev.sessionize.pipeline.SessionsTable;
+import dev.sessionize.pipeline.iceberg.SessionsTable;
 import java.io.File;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;

@@ -4,11 +4,11 @@ import static org.junit.Assert.assertEquals;
 import static org.junit.Assert.assertTrue;
 
 import com.fasterxml.jackson.databind.JsonNode;
-import dev.sessionize.pipeline.ClickstreamGenerator;
 import dev.sessionize.pipeline.GeneratedExpectations;
 import dev.sessionize.pipeline.RestartScenario;
 import dev.sessionize.pipeline.SessionizationPipeline;
-import dev.sessionize.pipeline.SessionsTable;
+import dev.sessionize.pipeline.generator.ClickstreamGenerator;
+import dev.sessionize.pipeline.iceberg.SessionsTable;
 import dev.sessionize.runners.servers.LocalKafka;
 import dev.sessionize.runners.servers.LocalRedis;
 import dev.sessionize.transforms.model.Json;
