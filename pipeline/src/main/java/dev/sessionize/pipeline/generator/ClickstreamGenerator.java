@@ -2,8 +2,8 @@ package dev.sessionize.pipeline.generator;
 
 import com.fasterxml.jackson.core.JsonGenerator;
 import dev.sessionize.pipeline.kafka.KafkaOptions;
-import dev.sessionize.pipeline.options.OptionsParser;
 import dev.sessionize.transforms.model.Json;
+import dev.sessionize.transforms.options.OptionsParser;
 import java.io.ByteArrayOutputStream;
 import java.io.IOException;
 import java.io.UncheckedIOException;

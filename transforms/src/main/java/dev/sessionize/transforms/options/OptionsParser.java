@@ -1,5 +1,6 @@
-package dev.sessionize.pipeline.options;
+package dev.sessionize.transforms.options;
 
+import java.lang.reflect.Method;
 import java.util.ArrayList;
 import java.util.Collections;
 import java.util.List;
@@ -7,10 +8,13 @@ import java.util.ServiceLoader;
 import org.apache.beam.sdk.options.PipelineOptions;
 import org.apache.beam.sdk.options.PipelineOptionsFactory;
 import org.apache.beam.sdk.runners.PipelineRunnerRegistrar;
+import org.checkerframework.checker.nullness.qual.Nullable;
 
 /**
  * The one way the project's commands read their arguments: Beam's {@link PipelineOptionsFactory}
- * ({@code --name=value}, {@code --help} lists the options), with errors that name the argument.
+ * ({@code --name=value}, {@code --help} lists the options), with errors that name the argument. It
+ * lives in {@code transforms} (no I/O, only Beam core) so that every module's {@code main}, the
+ * dashboard's included, reaches the same parser.
  */
 public final class OptionsParser {
   private OptionsParser() {}
@@ -23,6 +27,11 @@ public final class OptionsParser {
   public static <T extends PipelineOptions> T parse(String[] args, Class<T> type) {
     PipelineOptionsFactory.register(type);
     for (String arg : args) {
+      String name = optionName(arg);
+      if (arg.startsWith("--") && !arg.contains("=") && !isFlag(type, name)) {
+        // Beam reads a bare --name as "true", even for a text or a number.
+        throw new IllegalArgumentException(arg + " has no value: write " + arg + "=VALUE");
+      }
       if (arg.startsWith("--runner=")) {
         String runner = arg.substring("--runner=".length());
         try {
@@ -39,7 +48,10 @@ public final class OptionsParser {
       }
     }
     try {
-      return PipelineOptionsFactory.fromArgs(args).withValidation().as(type);
+      PipelineOptionsFactory.Builder builder = PipelineOptionsFactory.fromArgs(args);
+      // Beam's validation asks for a runner; a command that runs no pipeline (the dashboard) has
+      // none on its class path, and nothing to validate but its own values.
+      return (availableRunners().isEmpty() ? builder : builder.withValidation()).as(type);
     } catch (IllegalArgumentException e) {
       // Beam's message may not name the option (a bad int says only "Cannot deserialize value of
       // type `int` from String"): find the argument that fails on its own and name it.
@@ -47,7 +59,7 @@ public final class OptionsParser {
         try {
           PipelineOptionsFactory.fromArgs(arg).as(type);
         } catch (IllegalArgumentException alone) {
-          String message = OptionChecks.firstLine(alone.getMessage());
+          String message = firstLine(alone.getMessage());
           throw new IllegalArgumentException(
               message.contains("'" + optionName(arg) + "'")
                   ? message
@@ -68,10 +80,27 @@ public final class OptionsParser {
     try {
       return parse(args, type);
     } catch (IllegalArgumentException e) {
-      System.err.println(command + ": " + OptionChecks.firstLine(e.getMessage()));
+      System.err.println(command + ": " + firstLine(e.getMessage()));
       System.exit(2);
       throw e;
     }
+  }
+
+  /**
+   * Whether {@code name} is a yes/no option of {@code type} (or not one of its options at all: Beam
+   * says so then), which a bare {@code --name} sets to true.
+   */
+  private static boolean isFlag(Class<?> type, String name) {
+    if (name.equals("help") || name.isEmpty()) {
+      return true;
+    }
+    String getter = "get" + Character.toUpperCase(name.charAt(0)) + name.substring(1);
+    for (Method method : type.getMethods()) {
+      if (method.getParameterCount() == 0 && method.getName().equals(getter)) {
+        return method.getReturnType() == boolean.class || method.getReturnType() == Boolean.class;
+      }
+    }
+    return true;
   }
 
   private static String optionName(String arg) {
@@ -91,5 +120,14 @@ public final class OptionsParser {
     }
     Collections.sort(names);
     return names;
+  }
+
+  /** The first line of a message (Beam's can run over several). */
+  public static String firstLine(@Nullable String message) {
+    if (message == null) {
+      return "invalid options";
+    }
+    int newline = message.indexOf('\n');
+    return newline < 0 ? message : message.substring(0, newline);
   }
 }
