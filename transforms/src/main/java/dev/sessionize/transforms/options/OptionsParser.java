@@ -12,9 +12,10 @@ import org.checkerframework.checker.nullness.qual.Nullable;
 
 /**
  * The one way the project's commands read their arguments: Beam's {@link PipelineOptionsFactory}
- * ({@code --name=value}, {@code --help} lists the options), with errors that name the argument. It
- * lives in {@code transforms} (no I/O, only Beam core) so that every module's {@code main}, the
- * dashboard's included, reaches the same parser.
+ * ({@code --name=value}, {@code --help} lists the command's options, {@code --help=INTERFACE}
+ * another interface's), with errors that name the argument. It lives in {@code transforms} (no I/O,
+ * only Beam core) so that every module's {@code main}, the dashboard's included, reaches the same
+ * parser.
  */
 public final class OptionsParser {
   private OptionsParser() {}
@@ -26,6 +27,11 @@ public final class OptionsParser {
    */
   public static <T extends PipelineOptions> T parse(String[] args, Class<T> type) {
     PipelineOptionsFactory.register(type);
+    if (List.of(args).contains("--help")) {
+      // Beam's bare --help lists the registered interfaces' names; the command's options it is.
+      PipelineOptionsFactory.printHelp(System.out, type);
+      System.exit(0);
+    }
     for (String arg : args) {
       String name = optionName(arg);
       if (arg.startsWith("--") && !arg.contains("=") && !isFlag(type, name)) {
@@ -49,9 +55,13 @@ public final class OptionsParser {
     }
     try {
       PipelineOptionsFactory.Builder builder = PipelineOptionsFactory.fromArgs(args);
-      // Beam's validation asks for a runner; a command that runs no pipeline (the dashboard) has
-      // none on its class path, and nothing to validate but its own values.
-      return (availableRunners().isEmpty() ? builder : builder.withValidation()).as(type);
+      // Beam's validation resolves the runner, the DirectRunner when none is named; a command that
+      // runs no pipeline (the dashboard, alone or inside the demo) names none and may have no
+      // DirectRunner on its class path: its values are checked by its own code.
+      boolean runnerKnown =
+          List.of(args).stream().anyMatch(arg -> arg.startsWith("--runner="))
+              || availableRunners().contains("DirectRunner");
+      return (runnerKnown ? builder.withValidation() : builder).as(type);
     } catch (IllegalArgumentException e) {
       // Beam's message may not name the option (a bad int says only "Cannot deserialize value of
       // type `int` from String"): find the argument that fails on its own and name it.
