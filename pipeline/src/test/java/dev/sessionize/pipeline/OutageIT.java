@@ -26,10 +26,12 @@ import org.junit.runners.JUnit4;
 import redis.clients.jedis.Jedis;
 
 /**
- * Outages while the streaming job runs (DirectRunner, real servers): redis-server stopped and
- * started again, the Kafka broker stopped and started again on the same ports and log folder, and
- * another writer committing to the Iceberg table in the middle of the job's commits. Each time the
- * results must equal an independent computation of the whole stream ({@link RestartScenario}).
+ * Outages while the streaming job runs (DirectRunner, real servers): a persistent redis-server
+ * stopped and started again, and another writer committing to the Iceberg table in the middle of
+ * the job's commits. Each time the results must equal an independent computation of the whole
+ * stream ({@link RestartScenario}). A broker restart and an unwritable warehouse are run on the
+ * FlinkRunner with the production preset ({@code OutagesIT}), and the dead-letter writer through
+ * broker outages by {@code DeadLetterTransactionsIT}.
  */
 @RunWith(JUnit4.class)
 public class OutageIT {
@@ -159,108 +161,6 @@ public class OutageIT {
           s.eventsPerMinute.size(),
           System.currentTimeMillis() - up);
     } finally {
-      result.cancel();
-    }
-  }
-
-  /**
-   * The Kafka broker stopped and started again while the job reads and writes dead letters: no
-   * record lost or read twice, the table complete, each dead letter once.
-   */
-  @Test
-  public void kafkaBrokerRestartLosesNothing() throws Exception {
-    RestartScenario s = new RestartScenario(7102L, 1_200, 40, PARTITIONS);
-    File warehouse = tmp.newFolder("warehouse");
-    kafka.createTopic("broker-restart", PARTITIONS);
-    kafka.produce("broker-restart", PARTITIONS, s.firstHalf);
-    PipelineResult result = startJob("broker-restart", "broker-restart-job", warehouse);
-    try {
-      Table table = SessionsTable.openOrCreate(warehouse.getPath(), "sessionize.sessions");
-      RestartScenario.await(
-          "the first sessions",
-          () -> !RestartScenario.sessions(table).isEmpty(),
-          () -> gone(result));
-      long before = System.currentTimeMillis();
-      kafka.stop();
-      Thread.sleep(OUTAGE_MILLIS);
-      kafka.restart();
-      long outage = System.currentTimeMillis() - before;
-      kafka.produce("broker-restart", PARTITIONS, s.secondHalf);
-      RestartScenario.await(
-          "every session after the broker restart",
-          () -> RestartScenario.sessions(table).size() >= s.expectedSessions.size(),
-          () -> gone(result));
-      s.assertTable(table);
-      int deadLetters = s.assertDeadLettersOnce(kafka, "broker-restart-job-dlq");
-      long total = s.firstHalf.size() + s.secondHalf.size();
-      long read = SessionizeMetrics.read(result, "records_read");
-      long accepted = SessionizeMetrics.read(result, "accepted");
-      long duplicates = SessionizeMetrics.read(result, "duplicates");
-      assertEquals("every record read once", total, read);
-      assertEquals(
-          "read = accepted + duplicates + dead letters", read, accepted + duplicates + deadLetters);
-      System.out.printf(
-          "OutageIT: broker down %d ms; read %d = accepted %d + duplicates %d + dead letters %d;"
-              + " %d sessions%n",
-          outage, read, accepted, duplicates, deadLetters, s.expectedSessions.size());
-    } finally {
-      result.cancel();
-    }
-  }
-
-  /**
-   * The warehouse stops answering for a while (every file the job's catalog reads, writes or
-   * deletes fails: {@link UnreachableFileIO}) once the first sessions are in: the sink waits it out
-   * with backoff instead of failing the bundle (which ends the job on the DirectRunner and
-   * restart-loops it on Flink), and commits once the storage is back. No row lost or doubled, no
-   * batch committed twice.
-   */
-  @Test
-  public void icebergStorageOutageIsWaitedOut() throws Exception {
-    RestartScenario s = new RestartScenario(7104L, 600, 20, PARTITIONS);
-    File warehouse = tmp.newFolder("warehouse");
-    kafka.createTopic("iceberg-outage", PARTITIONS);
-    kafka.produce("iceberg-outage", PARTITIONS, s.firstHalf);
-    long failuresBefore = UnreachableFileIO.FAILURES.get();
-    PipelineResult result =
-        startJob(
-            "iceberg-outage",
-            "iceberg-outage-job",
-            warehouse,
-            "--catalogProperties=io-impl=" + UnreachableFileIO.class.getName());
-    try {
-      Table table = SessionsTable.openOrCreate(warehouse.getPath(), "sessionize.sessions");
-      RestartScenario.await(
-          "the first sessions",
-          () -> !RestartScenario.sessions(table).isEmpty(),
-          () -> gone(result));
-      UnreachableFileIO.downFor(OUTAGE_MILLIS, "");
-      long down = System.currentTimeMillis();
-      kafka.produce("iceberg-outage", PARTITIONS, s.secondHalf);
-      RestartScenario.await(
-          "every session after the storage outage",
-          () -> RestartScenario.sessions(table).size() >= s.expectedSessions.size(),
-          () -> gone(result));
-      long doneAfter = System.currentTimeMillis() - down;
-      s.assertTable(table);
-      long failures = UnreachableFileIO.FAILURES.get() - failuresBefore;
-      long retries = SessionizeMetrics.read(result, "iceberg_commit_retries");
-      assertThat("file operations failed in the outage", failures, greaterThan(0L));
-      assertThat("commits retried", retries, greaterThan(0L));
-      table.refresh();
-      java.util.Map<String, Integer> commitIds = new java.util.TreeMap<>();
-      for (org.apache.iceberg.Snapshot snapshot : table.snapshots()) {
-        commitIds.merge(snapshot.summary().get(SessionsTable.COMMIT_ID), 1, Integer::sum);
-      }
-      commitIds.values().removeIf(n -> n == 1);
-      assertEquals("batches committed twice", java.util.Map.of(), commitIds);
-      System.out.printf(
-          "OutageIT: storage down %d ms; %d file operations failed, %d commit attempts retried;"
-              + " all %d sessions in the table %d ms after the outage began, none lost or"
-              + " doubled%n",
-          OUTAGE_MILLIS, failures, retries, s.expectedSessions.size(), doneAfter);
-    } finally {
-      UnreachableFileIO.up();
       result.cancel();
     }
   }

@@ -127,17 +127,18 @@ public final class FlinkProduction {
           break;
       }
     }
+    // Read once: absent, a whole number, or not one (that one has its line above, and these rules
+    // then say nothing more).
     String interval = value(args, "checkpointingInterval");
+    Long intervalMillis = wholeNumber(interval);
+    boolean checkpoints = intervalMillis != null && intervalMillis > 0;
     if ("true".equals(value(args, "deadLetterExactlyOnce"))
-        && (interval == null || (interval.matches("-?[0-9]+") && Long.parseLong(interval) <= 0))) {
+        && (interval == null || (intervalMillis != null && !checkpoints))) {
       problems.add(
           "--deadLetterExactlyOnce=true needs checkpoints: give --checkpointingInterval > 0 or"
               + " --deadLetterExactlyOnce=false");
     }
-    if ("false".equals(value(args, "finishBundleBeforeCheckpointing"))
-        && interval != null
-        && interval.matches("[0-9]+")
-        && Long.parseLong(interval) > 0) {
+    if ("false".equals(value(args, "finishBundleBeforeCheckpointing")) && checkpoints) {
       problems.add(
           "--finishBundleBeforeCheckpointing=false loses dashboard events at checkpoints (a bundle"
               + " finished while snapshotting sends its output after the watermark it held): use"
@@ -298,6 +299,18 @@ public final class FlinkProduction {
    */
   static long networkMemoryMb(int parallelism) {
     return Math.max(64, 12L * parallelism * (2L * parallelism + 8) * 32 / 1024);
+  }
+
+  /** {@code value} as a long, or null when it is absent or not a whole number that fits. */
+  private static Long wholeNumber(String value) {
+    if (value == null) {
+      return null;
+    }
+    try {
+      return Long.parseLong(value);
+    } catch (NumberFormatException e) {
+      return null;
+    }
   }
 
   private static String value(String[] args, String name) {

@@ -44,6 +44,10 @@ public class FlinkProductionTest {
     String[][] cases = {
       {"--parallelism=0", "--parallelism=0 is out of range: allowed values are 1 and more"},
       {"--checkpointingInterval=soon", "--checkpointingInterval=soon is not valid"},
+      {
+        "--checkpointingInterval=99999999999999999999",
+        "--checkpointingInterval=99999999999999999999 is not valid"
+      },
       {"--checkpointingMode=MAYBE", "--checkpointingMode=MAYBE is not supported"},
       {"--stateBackend=memory", "--stateBackend=memory is not supported: allowed values are"},
       {"--stateBackendStoragePath=checkpoints", "--stateBackendStoragePath=checkpoints is not"},
