@@ -149,4 +149,55 @@ public class BenchOptionsTest {
       assertTrue(line, line.contains(bad.get(1)));
     }
   }
+
+  /** BackfillBenchmark's former hand parser: records 100 000, users records / 30, 4 partitions. */
+  @Test
+  public void backfillBenchmarkDefaultsAndTheBackfillsOwnOptions() {
+    BackfillBenchmark.Options o = BackfillBenchmark.parse(new String[0]);
+    assertEquals(100_000, o.getRecords());
+    assertNull(o.getUsers());
+    assertEquals(4, o.getPartitions());
+    assertNull(o.getFolder());
+    assertEquals("DirectRunner", o.getRunner().getSimpleName());
+    assertEquals("state", o.getSessionImpl());
+
+    String[] args = {
+      "--records=20000",
+      "--users=700",
+      "--partitions=2",
+      "--folder=/tmp/bf",
+      "--runner=FlinkRunner",
+      "--parallelism=2",
+      "--sessionImpl=windows"
+    };
+    o = BackfillBenchmark.parse(args);
+    assertEquals(20_000, o.getRecords());
+    assertEquals(700, (int) o.getUsers());
+    assertEquals(2, o.getPartitions());
+    assertEquals("/tmp/bf", o.getFolder());
+    assertEquals("FlinkRunner", o.getRunner().getSimpleName());
+    assertEquals("windows", o.getSessionImpl());
+    assertEquals(
+        2, (int) o.as(org.apache.beam.runners.flink.FlinkPipelineOptions.class).getParallelism());
+  }
+
+  @Test
+  public void backfillBenchmarkBadFlagsAreOneLineNamingThem() {
+    for (List<String> bad :
+        List.of(
+            List.of("--records=many", "--records=many"),
+            List.of("--records=0", "--records=0 is out of range"),
+            List.of("--users=0", "--users=0 is out of range"),
+            List.of("--partitions=-1", "--partitions=-1 is out of range"),
+            List.of("--folder", "--folder has no value"),
+            List.of("--days=2026-11-21", "--days is set by the benchmark"),
+            List.of("--warehouse=w", "--warehouse is set by the benchmark"))) {
+      IllegalArgumentException e =
+          assertThrows(
+              IllegalArgumentException.class,
+              () -> BackfillBenchmark.parse(new String[] {bad.get(0)}));
+      String line = e.getMessage().split("\n")[0];
+      assertTrue(line, line.contains(bad.get(1)));
+    }
+  }
 }
