@@ -149,7 +149,14 @@ public final class SessionizationPipeline {
    * it, and exits with code 2.
    */
   public static Launched launch(String[] args) {
-    Options options = OptionsParser.parseOrExit("sessionize", args, Options.class);
+    return launch(OptionsParser.parseOrExit("sessionize", args, Options.class));
+  }
+
+  /**
+   * Validates parsed {@code options} and starts the job; a bad option prints one line each, naming
+   * it, and exits with code 2.
+   */
+  public static Launched launch(Options options) {
     try {
       return new Launched(run(options), options);
     } catch (InvalidOptionsException e) {

@@ -34,6 +34,7 @@ import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicLong;
 import java.util.concurrent.atomic.AtomicReference;
 import java.util.stream.Stream;
+import org.apache.beam.runners.flink.FlinkPipelineOptions;
 import org.apache.beam.sdk.options.Default;
 import org.apache.beam.sdk.options.Description;
 import org.apache.beam.sdk.options.PipelineOptionsFactory;
@@ -299,35 +300,35 @@ public final class Demo {
    */
   private void startJob() throws IOException {
     PipelineOptionsFactory.register(SessionizationPipeline.Options.class);
-    String[] jobArgs =
-        FlinkProduction.localClusterConf(
-            new String[] {
-              "--runner=FlinkRunner",
-              "--flinkMaster=[local]",
-              "--parallelism=" + parallelism(options),
-              "--streaming=true",
-              // KafkaIO's default (splittable DoFn) read crawls on this runner: ~150 records/s
-              // against thousands with the UnboundedSource read (measured with the demo).
-              "--experiments=use_deprecated_read",
-              "--fasterCopy=true", // as in production: no copy between chained operators
-              "--finishBundleBeforeCheckpointing=true", // as in production: see FlinkProduction
-              // Checkpoints commit the consumer group's offsets, which tell the demo when the job
-              // has read everything (its stop rule).
-              "--checkpointingInterval=5000",
-              "--source=kafka",
-              "--bootstrapServers=" + kafka.bootstrapServers(),
-              "--groupId=" + DEMO_GROUP,
-              "--idleTimeout=5s",
-              "--commitInterval=5s",
-              "--sessionsSink=iceberg",
-              "--warehouse=" + warehouse,
-              "--dashboardSink=redis",
-              "--redisPort=" + redis.port(),
-              "--output=" + folder.resolve("output")
-            });
+    String[] jobArgs = {
+      "--runner=FlinkRunner",
+      "--flinkMaster=[local]",
+      "--parallelism=" + parallelism(options),
+      "--streaming=true",
+      // KafkaIO's default (splittable DoFn) read crawls on this runner: ~150 records/s
+      // against thousands with the UnboundedSource read (measured with the demo).
+      "--experiments=use_deprecated_read",
+      "--fasterCopy=true", // as in production: no copy between chained operators
+      "--finishBundleBeforeCheckpointing=true", // as in production: see FlinkProduction
+      // Checkpoints commit the consumer group's offsets, which tell the demo when the job
+      // has read everything (its stop rule).
+      "--checkpointingInterval=5000",
+      "--source=kafka",
+      "--bootstrapServers=" + kafka.bootstrapServers(),
+      "--groupId=" + DEMO_GROUP,
+      "--idleTimeout=5s",
+      "--commitInterval=5s",
+      "--sessionsSink=iceberg",
+      "--warehouse=" + warehouse,
+      "--dashboardSink=redis",
+      "--redisPort=" + redis.port(),
+      "--output=" + folder.resolve("output")
+    };
     SessionizationPipeline.Options jobOptions =
         PipelineOptionsFactory.fromArgs(jobArgs).as(SessionizationPipeline.Options.class);
-    flinkUrls = FlinkProduction.localEndpoints(jobArgs); // web UI, Prometheus
+    FlinkPipelineOptions flink = jobOptions.as(FlinkPipelineOptions.class);
+    FlinkProduction.localClusterConf(flink);
+    flinkUrls = FlinkProduction.localEndpoints(flink); // web UI, Prometheus
     flinkUrls.forEach(url -> say(url + "  (beside the live dashboard: " + dashboard.url() + ")"));
     flinkUrls.stream() // the page's pipeline-health panel reads the embedded cluster's metrics
         .filter(line -> line.startsWith("Prometheus"))
