@@ -327,7 +327,8 @@ public final class FlinkProduction {
     if (List.of(args).contains("--help")) {
       System.out.println("sessionize run-production: the production preset, each an option:");
       preset().forEach((name, value) -> System.out.println("  --" + name + "=" + value));
-      System.out.println("and every option of the job and the FlinkRunner (defaults below):");
+      System.out.println(
+          "and every option of the job and the FlinkRunner, each with its default without the preset:");
     }
     Options options = OptionsParser.parseOrExit("sessionize", withPreset(args), Options.class);
     List<String> problems = validate(options);
