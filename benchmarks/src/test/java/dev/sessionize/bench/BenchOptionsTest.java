@@ -6,8 +6,9 @@ import static org.junit.Assert.assertNull;
 import static org.junit.Assert.assertThrows;
 import static org.junit.Assert.assertTrue;
 
-import java.util.List;
 import java.util.Map;
+import java.util.function.Function;
+import org.apache.beam.runners.flink.FlinkPipelineOptions;
 import org.junit.Test;
 import org.junit.runner.RunWith;
 import org.junit.runners.JUnit4;
@@ -136,18 +137,13 @@ public class BenchOptionsTest {
 
   @Test
   public void aBadFlagIsOneLineNamingIt() {
-    for (List<String> bad :
-        List.of(
-            List.of("--parallelism=two", "--parallelism=two"),
-            List.of("--colour=red", "'colour'"),
-            List.of("--input", "--input has no value"))) {
-      IllegalArgumentException e =
-          assertThrows(
-              IllegalArgumentException.class,
-              () -> BenchOptions.parse(new String[] {bad.get(0)}, BenchRun.Options.class));
-      String line = e.getMessage().split("\n")[0];
-      assertTrue(line, line.contains(bad.get(1)));
-    }
+    assertEachIsOneLine(
+        args -> BenchOptions.parse(args, BenchRun.Options.class),
+        new String[][] {
+          {"--parallelism=two", "--parallelism=two"},
+          {"--colour=red", "'colour'"},
+          {"--input", "--input has no value"}
+        });
   }
 
   /** BackfillBenchmark's former hand parser: records 100 000, users records / 30, 4 partitions. */
@@ -177,27 +173,34 @@ public class BenchOptionsTest {
     assertEquals("/tmp/bf", o.getFolder());
     assertEquals("FlinkRunner", o.getRunner().getSimpleName());
     assertEquals("windows", o.getSessionImpl());
-    assertEquals(
-        2, (int) o.as(org.apache.beam.runners.flink.FlinkPipelineOptions.class).getParallelism());
+    assertEquals(2, (int) o.as(FlinkPipelineOptions.class).getParallelism());
   }
 
   @Test
   public void backfillBenchmarkBadFlagsAreOneLineNamingThem() {
-    for (List<String> bad :
-        List.of(
-            List.of("--records=many", "--records=many"),
-            List.of("--records=0", "--records=0 is out of range"),
-            List.of("--users=0", "--users=0 is out of range"),
-            List.of("--partitions=-1", "--partitions=-1 is out of range"),
-            List.of("--folder", "--folder has no value"),
-            List.of("--days=2026-11-21", "--days is set by the benchmark"),
-            List.of("--warehouse=w", "--warehouse is set by the benchmark"))) {
+    assertEachIsOneLine(
+        BackfillBenchmark::parse,
+        new String[][] {
+          {"--records=many", "--records=many"},
+          {"--records=0", "--records=0 is out of range"},
+          {"--users=0", "--users=0 is out of range"},
+          {"--partitions=-1", "--partitions=-1 is out of range"},
+          {"--folder", "--folder has no value"},
+          {"--days=2026-11-21", "--days is set by the benchmark"},
+          {"--warehouse=w", "--warehouse is set by the benchmark"}
+        });
+  }
+
+  /**
+   * Each case's argument alone fails to {@code parse}, the first line of the message containing the
+   * case's second string.
+   */
+  private static void assertEachIsOneLine(Function<String[], ?> parse, String[][] cases) {
+    for (String[] c : cases) {
       IllegalArgumentException e =
-          assertThrows(
-              IllegalArgumentException.class,
-              () -> BackfillBenchmark.parse(new String[] {bad.get(0)}));
+          assertThrows(IllegalArgumentException.class, () -> parse.apply(new String[] {c[0]}));
       String line = e.getMessage().split("\n")[0];
-      assertTrue(line, line.contains(bad.get(1)));
+      assertTrue(line, line.contains(c[1]));
     }
   }
 }
