@@ -8,17 +8,17 @@ import dev.sessionize.pipeline.kafka.KafkaOptions;
 import dev.sessionize.transforms.EventParser;
 import dev.sessionize.transforms.SessionizeMetrics;
 import dev.sessionize.transforms.model.RawRecord;
+import dev.sessionize.transforms.options.OptionsParser;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
-import java.util.HashMap;
 import java.util.List;
 import java.util.Locale;
-import java.util.Map;
 import java.util.stream.Stream;
-import org.apache.beam.sdk.options.PipelineOptionsFactory;
+import org.apache.beam.sdk.options.Default;
+import org.apache.beam.sdk.options.Description;
 import org.apache.iceberg.Table;
 import org.joda.time.Duration;
 import org.joda.time.Instant;
@@ -34,31 +34,92 @@ import org.joda.time.Instant;
  * --partitions=N   Kafka partitions the records are dealt to by user (default 4)
  * --runner=...     and any other option of the backfill (--parallelism, --sessionImpl, ...)
  * --folder=DIR     where the warehouse goes (default a temporary folder)
+ * --help           all of them
  * </pre>
  *
- * The records are archived with {@link EventsTable#append} (one Parquet file per day, as the
+ * The backfill's {@code --days}, {@code --warehouse}, {@code --eventsTable} and {@code
+ * --sessionsTable} are the benchmark's: the generated day, in {@code --folder}.
+ *
+ * <p>The records are archived with {@link EventsTable#append} (one Parquet file per day, as the
  * archive is after compaction; the job's IcebergIO writer makes a file per bundle and commit).
  */
 public final class BackfillBenchmark {
   private BackfillBenchmark() {}
 
-  public static void main(String[] args) throws IOException {
-    Map<String, String> a = new HashMap<>();
-    List<String> backfillArgs = new ArrayList<>();
-    for (String arg : args) {
-      String[] kv = arg.replaceFirst("^--", "").split("=", 2);
-      switch (kv[0]) {
-        case "records", "users", "partitions", "folder" -> a.put(kv[0], kv[1]);
-        default -> backfillArgs.add(arg);
+  /** BackfillBenchmark's command line: the backfill's options and the generated day's. */
+  public interface Options extends BackfillSessions.Options {
+    @Description("Events generated (duplicates, malformed and late records come on top).")
+    @Default.Integer(100_000)
+    int getRecords();
+
+    void setRecords(int value);
+
+    @Description("Users; default records / 30.")
+    Integer getUsers();
+
+    void setUsers(Integer value);
+
+    @Description("Kafka partitions the records are dealt to by user.")
+    @Default.Integer(4)
+    int getPartitions();
+
+    void setPartitions(int value);
+
+    @Description("Folder the warehouse goes to; default a temporary folder.")
+    String getFolder();
+
+    void setFolder(String value);
+  }
+
+  /** The backfill's options that the benchmark sets: the generated day and its warehouse. */
+  static final List<String> SET_BY_THE_BENCHMARK =
+      List.of("days", "warehouse", "eventsTable", "sessionsTable");
+
+  /**
+   * Parses {@code args} ({@link BenchOptions#parse}); an option the benchmark sets itself ({@link
+   * #SET_BY_THE_BENCHMARK}) or a value out of range throws {@link IllegalArgumentException} naming
+   * it.
+   */
+  static Options parse(String[] args) {
+    Options options = BenchOptions.parse(args, Options.class);
+    for (String name : SET_BY_THE_BENCHMARK) {
+      if (BenchOptions.given(args, name)) {
+        throw new IllegalArgumentException(
+            "--" + name + " is set by the benchmark (the generated day in --folder): leave it out");
       }
     }
-    int records = Integer.parseInt(a.getOrDefault("records", "100000"));
-    int users =
-        Integer.parseInt(a.getOrDefault("users", String.valueOf(Math.max(1, records / 30))));
-    int partitions = Integer.parseInt(a.getOrDefault("partitions", "4"));
+    if (options.getRecords() < 1) {
+      throw new IllegalArgumentException(
+          "--records=" + options.getRecords() + " is out of range: allowed values are 1 and more");
+    }
+    if (options.getUsers() != null && options.getUsers() < 1) {
+      throw new IllegalArgumentException(
+          "--users=" + options.getUsers() + " is out of range: allowed values are 1 and more");
+    }
+    if (options.getPartitions() < 1) {
+      throw new IllegalArgumentException(
+          "--partitions="
+              + options.getPartitions()
+              + " is out of range: allowed values are 1 and more");
+    }
+    return options;
+  }
+
+  public static void main(String[] args) throws IOException {
+    Options options;
+    try {
+      options = parse(args);
+    } catch (IllegalArgumentException e) {
+      System.err.println("bench backfill: " + OptionsParser.firstLine(e.getMessage()));
+      System.exit(2);
+      return;
+    }
+    int records = options.getRecords();
+    int users = BenchOptions.orElse(options.getUsers(), Math.max(1, records / 30));
+    int partitions = options.getPartitions();
     Path folder =
-        a.containsKey("folder")
-            ? Path.of(a.get("folder"))
+        options.getFolder() != null
+            ? Path.of(options.getFolder())
             : Files.createTempDirectory("backfill-bench");
     String load = Files.readString(Path.of("/proc/loadavg")).trim();
 
@@ -148,18 +209,10 @@ public final class BackfillBenchmark {
         parseMicros);
 
     // 3. The backfill of the day.
-    PipelineOptionsFactory.register(BackfillSessions.Options.class);
-    BackfillSessions.Options options =
-        PipelineOptionsFactory.fromArgs(
-                Stream.concat(
-                        Stream.of(
-                            "--days=2026-11-20",
-                            "--warehouse=" + warehouse,
-                            "--eventsTable=bench.events",
-                            "--sessionsTable=bench.sessions"),
-                        backfillArgs.stream())
-                    .toArray(String[]::new))
-            .as(BackfillSessions.Options.class);
+    options.setDays("2026-11-20");
+    options.setWarehouse(warehouse.toString());
+    options.setEventsTable("bench.events");
+    options.setSessionsTable("bench.sessions");
     BackfillSessions.Outcome outcome = BackfillSessions.backfill(options);
     long read = SessionizeMetrics.read(outcome.result(), "backfill_records_read");
     System.out.println(BackfillSessions.summary(outcome, options));

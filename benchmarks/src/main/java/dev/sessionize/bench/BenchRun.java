@@ -23,8 +23,11 @@ import org.apache.beam.sdk.PipelineResult;
 import org.apache.beam.sdk.io.Read;
 import org.apache.beam.sdk.metrics.Counter;
 import org.apache.beam.sdk.metrics.Metrics;
+import org.apache.beam.sdk.options.Default;
+import org.apache.beam.sdk.options.Description;
 import org.apache.beam.sdk.options.PipelineOptions;
 import org.apache.beam.sdk.options.PipelineOptionsFactory;
+import org.apache.beam.sdk.options.StreamingOptions;
 import org.apache.beam.sdk.transforms.DoFn;
 import org.apache.beam.sdk.transforms.PTransform;
 import org.apache.beam.sdk.transforms.ParDo;
@@ -58,30 +61,67 @@ public final class BenchRun {
 
   private BenchRun() {}
 
+  /** BenchRun's command line. */
+  public interface Options extends BenchOptions.RunOptions, StreamingOptions {
+    @Description("Beam options for the runner, comma-separated (e.g. --fasterCopy=true).")
+    @Default.String("")
+    String getExtra();
+
+    void setExtra(String value);
+
+    @Description("How sessions are made: state or windows.")
+    @Default.String("state")
+    String getSessionImpl();
+
+    void setSessionImpl(String value);
+
+    @Description(
+        "Source: auto (event-time file source when streaming on Flink, else bounded), bounded or"
+            + " eventtime.")
+    @Default.String("auto")
+    String getSource();
+
+    void setSource(String value);
+
+    @Description("full: the whole pipeline; read: only read the input.")
+    @Default.String("full")
+    String getStage();
+
+    void setStage(String value);
+  }
+
+  /**
+   * {@code --runner=direct|flink|spark}: Beam's own option (it takes a runner's short name), as the
+   * short name.
+   */
+  static String runner(PipelineOptions options) {
+    return options.getRunner().getSimpleName().replaceFirst("Runner$", "").toLowerCase(Locale.ROOT);
+  }
+
   public static void main(String[] args) throws IOException {
     ProcStats stats = ProcStats.start();
     long cpuAtStart = ProcStats.cpuNanos();
-    Map<String, String> a = Args.parse(args);
-    String runner = a.getOrDefault("runner", "direct");
-    int parallelism = Integer.parseInt(a.getOrDefault("parallelism", "1"));
-    boolean streaming = Boolean.parseBoolean(a.getOrDefault("streaming", "false"));
-    long checkpointing = Long.parseLong(a.getOrDefault("checkpointing", "0"));
-    String backend = a.getOrDefault("stateBackend", "heap");
-    Path work = Path.of(a.getOrDefault("work", "target/bench-work")).toAbsolutePath();
+    Options a = BenchOptions.parseOrExit("bench run", args, Options.class);
+    String runner = runner(a);
+    int parallelism = BenchOptions.parallelism(a);
+    boolean streaming = a.isStreaming();
+    long checkpointing = a.getCheckpointing();
+    String backend = BenchOptions.stateBackend(a);
+    Path work = Path.of(BenchOptions.orElse(a.getWork(), "target/bench-work")).toAbsolutePath();
     Files.createDirectories(work);
-    String sessionImpl = a.getOrDefault("sessionImpl", "state");
+    String sessionImpl = a.getSessionImpl();
     if (!List.of("state", "windows").contains(sessionImpl)) {
       throw new IllegalArgumentException(
           "--sessionImpl=" + sessionImpl + " is not supported: allowed values are state, windows");
     }
-    String source = a.getOrDefault("source", "auto");
+    String source = a.getSource();
     if (!List.of("auto", "bounded", "eventtime").contains(source)) {
       throw new IllegalArgumentException("--source must be auto, bounded or eventtime: " + source);
     }
     boolean eventTimeSource =
         "eventtime".equals(source)
             || ("auto".equals(source) && streaming && "flink".equals(runner));
-    Map<String, String> flinkConf = NativeRun.flinkConf(a);
+    Map<String, String> flinkConf = BenchOptions.flinkConf(args);
 
     List<String> beamArgs = new ArrayList<>();
     switch (runner) {
@@ -128,7 +168,7 @@ public final class BenchRun {
       default:
         throw new IllegalArgumentException("--runner must be direct, flink or spark: " + runner);
     }
-    String extra = a.getOrDefault("extra", "");
+    String extra = a.getExtra();
     for (String option : extra.split(",")) {
       if (!option.isBlank()) {
         beamArgs.add(option.trim());
@@ -144,14 +184,14 @@ public final class BenchRun {
     PCollection<RawRecord> records;
     if (eventTimeSource) {
       EventTimeFileSource files =
-          EventTimeFileSource.of(a.get("input"), SessionizeConfig.defaults().maxOutOfOrderness());
+          EventTimeFileSource.of(a.getInput(), SessionizeConfig.defaults().maxOutOfOrderness());
       InputProgress.expect(files.parts().size());
       records = pipeline.apply("ReadRecords", Read.from(files));
     } else {
       InputProgress.expect(Integer.MAX_VALUE); // a bounded read: the end is not observed
-      records = pipeline.apply("ReadRecords", ReadJsonLines.from(a.get("input")));
+      records = pipeline.apply("ReadRecords", ReadJsonLines.from(a.getInput()));
     }
-    if ("read".equals(a.getOrDefault("stage", "full"))) {
+    if ("read".equals(a.getStage())) {
       // Only the file source (for A/B runs of it): records counted as sessions.
       records.apply("CountRecords", new CountingSink<>("records"));
     } else {
@@ -204,7 +244,7 @@ public final class BenchRun {
             + " sessionImpl="
             + sessionImpl
             + (flinkConf.isEmpty() ? "" : " " + flinkConf));
-    write(r, Path.of(a.get("result")));
+    write(r, Path.of(a.getResult()));
     System.out.println("bench: " + r);
     System.exit(0); // the runners leave non-daemon threads behind
   }

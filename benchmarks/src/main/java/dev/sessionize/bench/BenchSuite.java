@@ -14,6 +14,9 @@ import java.util.List;
 import java.util.Map;
 import java.util.Properties;
 import java.util.concurrent.TimeUnit;
+import org.apache.beam.sdk.options.Default;
+import org.apache.beam.sdk.options.Description;
+import org.apache.beam.sdk.options.PipelineOptions;
 
 /**
  * The benchmark suite: generates the input once, runs every runner configuration in a JVM of its
@@ -39,22 +42,85 @@ public final class BenchSuite {
   private final List<String> only;
   private final Report report;
   private final List<String> sessionImpls;
-  private final Map<String, String> args;
+  private final Options args;
 
-  private BenchSuite(Map<String, String> a) {
-    this.root = Path.of(a.getOrDefault("root", ".")).toAbsolutePath().normalize();
-    this.out = root.resolve(a.getOrDefault("out", "benchmarks/results"));
+  /** The suite's command line. */
+  public interface Options extends PipelineOptions {
+    @Description("The repository's root folder.")
+    @Default.String(".")
+    String getRoot();
+
+    void setRoot(String value);
+
+    @Description("Folder of the results, under --root; default benchmarks/results.")
+    String getOut();
+
+    void setOut(String value);
+
+    @Description("Small inputs and fewer rows: a check that everything runs, not figures.")
+    @Default.Boolean(false)
+    boolean getQuick();
+
+    void setQuick(boolean value);
+
+    @Description("Sections to run, comma-separated; all = every section but rocksdb.")
+    @Default.String("all")
+    String getOnly();
+
+    void setOnly(String value);
+
+    @Description("How sessions are made in the runner comparison: state, windows or both.")
+    @Default.String("state,windows")
+    String getSessionImpls();
+
+    void setSessionImpls(String value);
+
+    @Description("Events of the runner comparison (default 100000; 20000 with --quick).")
+    Integer getCompareEvents();
+
+    void setCompareEvents(Integer value);
+
+    @Description("Users of the runner comparison (default 10000; 2000 with --quick).")
+    Integer getCompareUsers();
+
+    void setCompareUsers(Integer value);
+
+    @Description("A/B pairs of the rocksdb section (default 3; 1 with --quick).")
+    Integer getPairs();
+
+    void setPairs(Integer value);
+
+    @Description("Events of the rocksdb A/B runs (default 100000; 20000 with --quick).")
+    Integer getAbEvents();
+
+    void setAbEvents(Integer value);
+
+    @Description("Users of the rocksdb A/B runs (default 10000; 2000 with --quick).")
+    Integer getAbUsers();
+
+    void setAbUsers(Integer value);
+
+    @Description("RocksDB settings of the A/B runs, comma-separated (default: all of them).")
+    String getAbSettings();
+
+    void setAbSettings(String value);
+  }
+
+  private BenchSuite(Options a) {
+    this.root = Path.of(a.getRoot()).toAbsolutePath().normalize();
+    this.out = root.resolve(BenchOptions.orElse(a.getOut(), "benchmarks/results"));
     this.work = root.resolve("benchmarks/target/bench-work");
-    this.quick = Boolean.parseBoolean(a.getOrDefault("quick", "false"));
-    this.only = a.containsKey("only") ? Arrays.asList(a.get("only").split(",")) : List.of("all");
+    this.quick = a.getQuick();
+    this.only = Arrays.asList(a.getOnly().split(","));
     this.report = new Report(quick);
-    this.sessionImpls = Arrays.asList(a.getOrDefault("sessionImpls", "state,windows").split(","));
+    this.sessionImpls = Arrays.asList(a.getSessionImpls().split(","));
     this.args = a;
   }
 
   public static void main(String[] args) throws Exception {
     System.setProperty("java.awt.headless", "true");
-    BenchSuite suite = new BenchSuite(Args.parse(args));
+    BenchSuite suite =
+        new BenchSuite(BenchOptions.parseOrExit("sessionize bench", args, Options.class));
     int code = suite.run();
     System.exit(code);
   }
@@ -64,8 +130,8 @@ public final class BenchSuite {
     return (only.contains("all") && !section.equals("rocksdb")) || only.contains(section);
   }
 
-  private int intArg(String name, int fallback) {
-    return args.containsKey(name) ? Integer.parseInt(args.get(name)) : fallback;
+  private static int orElse(Integer value, int fallback) {
+    return value == null ? fallback : value;
   }
 
   /**
@@ -238,8 +304,8 @@ public final class BenchSuite {
     long checkpoint = 5_000;
     Input in =
         input(
-            intArg("compareEvents", quick ? 20_000 : 100_000),
-            intArg("compareUsers", quick ? 2_000 : 10_000));
+            orElse(args.getCompareEvents(), quick ? 20_000 : 100_000),
+            orElse(args.getCompareUsers(), quick ? 2_000 : 10_000));
     if (report.input == null) {
       report.input = describe(in);
     }
@@ -293,17 +359,17 @@ public final class BenchSuite {
    * see the same machine. Figures are only comparable on a quiet machine; the report says the load.
    */
   private void rocksdbPairs() throws Exception {
-    int pairs = intArg("pairs", quick ? 1 : 3);
+    int pairs = orElse(args.getPairs(), quick ? 1 : 3);
     Input in =
         input(
-            intArg("abEvents", quick ? 20_000 : 100_000),
-            intArg("abUsers", quick ? 2_000 : 10_000));
+            orElse(args.getAbEvents(), quick ? 20_000 : 100_000),
+            orElse(args.getAbUsers(), quick ? 2_000 : 10_000));
     if (report.input == null) {
       report.input = describe(in);
     }
     List<String> names =
-        args.containsKey("abSettings")
-            ? Arrays.asList(args.get("abSettings").split(","))
+        args.getAbSettings() != null
+            ? Arrays.asList(args.getAbSettings().split(","))
             : new ArrayList<>(new java.util.TreeSet<>(ROCKSDB_SETTINGS.keySet()));
     String impl = sessionImpls.get(0);
     Config base =

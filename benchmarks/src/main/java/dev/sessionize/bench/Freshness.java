@@ -20,7 +20,11 @@ import java.util.concurrent.atomic.AtomicLong;
 import java.util.concurrent.atomic.AtomicReference;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
+import org.apache.beam.sdk.options.Default;
+import org.apache.beam.sdk.options.Description;
+import org.apache.beam.sdk.options.PipelineOptions;
 import org.apache.beam.sdk.options.PipelineOptionsFactory;
+import org.apache.beam.sdk.options.Validation;
 import org.apache.kafka.clients.producer.KafkaProducer;
 import org.apache.kafka.clients.producer.ProducerRecord;
 import org.apache.kafka.common.serialization.ByteArraySerializer;
@@ -52,14 +56,76 @@ public final class Freshness {
 
   private Freshness() {}
 
+  /** Freshness's command line. */
+  public interface Options extends PipelineOptions {
+    @Description("Rates to measure, events per second, comma-separated (default: --rate).")
+    String getRates();
+
+    void setRates(String value);
+
+    @Description(
+        "The one rate to measure when --rates is not given, events per second; default 2000.")
+    Integer getRate();
+
+    void setRate(Integer value);
+
+    @Description("Seconds to produce at each rate.")
+    @Default.Integer(20)
+    int getSeconds();
+
+    void setSeconds(int value);
+
+    @Description("Seconds to wait after producing for the last events to show.")
+    @Default.Integer(20)
+    int getSettleSeconds();
+
+    void setSettleSeconds(int value);
+
+    @Description("Events of the end-to-end phase.")
+    @Default.Integer(1_000_000)
+    int getE2eEvents();
+
+    void setE2eEvents(int value);
+
+    @Description("Working folder; default target/freshness.")
+    String getWork();
+
+    void setWork(String value);
+
+    @Description("Checkpoint interval of the job in milliseconds.")
+    @Default.Long(10_000)
+    long getCheckpointMs();
+
+    void setCheckpointMs(long value);
+
+    @Description("File the figures are written to, as properties.")
+    @Validation.Required
+    String getResult();
+
+    void setResult(String value);
+  }
+
   public static void main(String[] args) throws Exception {
-    Map<String, String> a = Args.parse(args);
-    a.putIfAbsent("rates", a.getOrDefault("rate", "2000"));
-    int[] rates = Arrays.stream(a.get("rates").split(",")).mapToInt(Integer::parseInt).toArray();
-    int seconds = Integer.parseInt(a.getOrDefault("seconds", "20"));
-    int settle = Integer.parseInt(a.getOrDefault("settleSeconds", "20"));
-    int e2eEvents = Integer.parseInt(a.getOrDefault("e2eEvents", "1000000"));
-    Path work = Path.of(a.getOrDefault("work", "target/freshness")).toAbsolutePath();
+    Options a = BenchOptions.parseOrExit("bench freshness", args, Options.class);
+    String rateList =
+        a.getRates() == null
+            ? String.valueOf(BenchOptions.orElse(a.getRate(), 2000))
+            : a.getRates();
+    int[] rates;
+    try {
+      rates = Arrays.stream(rateList.split(",")).mapToInt(Integer::parseInt).toArray();
+    } catch (NumberFormatException e) {
+      System.err.println(
+          "bench freshness: --rates="
+              + rateList
+              + " is not valid: use events per second separated by commas, such as 1000,2000");
+      System.exit(2);
+      return;
+    }
+    int seconds = a.getSeconds();
+    int settle = a.getSettleSeconds();
+    int e2eEvents = a.getE2eEvents();
+    Path work = Path.of(BenchOptions.orElse(a.getWork(), "target/freshness")).toAbsolutePath();
     Files.createDirectories(work);
     Map<String, Object> out = new LinkedHashMap<>();
     ProcStats stats = ProcStats.start();
@@ -97,7 +163,7 @@ public final class Freshness {
                   "--experiments=use_deprecated_read",
                   "--fasterCopy=true", // as in production
                   "--finishBundleBeforeCheckpointing=true", // as in production (FlinkProduction)
-                  "--checkpointingInterval=" + a.getOrDefault("checkpointMs", "10000"),
+                  "--checkpointingInterval=" + a.getCheckpointMs(),
                   "--stateBackend=rocksdb",
                   "--stateBackendStoragePath=" + work.resolve("checkpoints").toUri(),
                   "--source=kafka",
@@ -183,11 +249,11 @@ public final class Freshness {
                   + " poll whose minute document counts the event (by count within the minute);"
                   + " the first %d s of each rate are warm-up, and before the first rate %d s of"
                   + " live events settle the job after the backlog.",
-              records, a.get("rates"), seconds, warmupSeconds(seconds), settle));
+              records, rateList, seconds, warmupSeconds(seconds), settle));
     }
     Properties p = new Properties();
     out.forEach((k, v) -> p.setProperty(k, String.valueOf(v)));
-    try (var w = Files.newBufferedWriter(Path.of(a.get("result")), StandardCharsets.UTF_8)) {
+    try (var w = Files.newBufferedWriter(Path.of(a.getResult()), StandardCharsets.UTF_8)) {
       p.store(w, null);
     }
     System.out.println("freshness: " + out);

@@ -7,7 +7,10 @@ import java.io.OutputStream;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
-import java.util.Map;
+import org.apache.beam.sdk.options.Default;
+import org.apache.beam.sdk.options.Description;
+import org.apache.beam.sdk.options.PipelineOptions;
+import org.apache.beam.sdk.options.Validation;
 
 /**
  * Writes the benchmark input once: {@link ClickstreamGenerator}'s stream (fixed seed, sessions of
@@ -22,15 +25,43 @@ import java.util.Map;
 public final class GenerateInput {
   private GenerateInput() {}
 
+  /** GenerateInput's command line. */
+  public interface Options extends PipelineOptions {
+    @Description("Number of events.")
+    @Validation.Required
+    Integer getEvents();
+
+    void setEvents(Integer value);
+
+    @Description("Number of users.")
+    @Validation.Required
+    Integer getUsers();
+
+    void setUsers(Integer value);
+
+    @Description("Seed of the generator.")
+    @Default.Long(42)
+    long getSeed();
+
+    void setSeed(long value);
+
+    @Description("Number of files.")
+    @Default.Integer(4)
+    int getShards();
+
+    void setShards(int value);
+
+    @Description("Folder the files go to.")
+    @Validation.Required
+    String getOutput();
+
+    void setOutput(String value);
+  }
+
   public static void main(String[] args) throws IOException {
-    Map<String, String> a = Args.parse(args);
+    Options a = BenchOptions.parseOrExit("bench generate", args, Options.class);
     String summary =
-        write(
-            Integer.parseInt(a.get("events")),
-            Integer.parseInt(a.get("users")),
-            Long.parseLong(a.getOrDefault("seed", "42")),
-            Integer.parseInt(a.getOrDefault("shards", "4")),
-            Path.of(a.get("output")));
+        write(a.getEvents(), a.getUsers(), a.getSeed(), a.getShards(), Path.of(a.getOutput()));
     System.out.println(summary);
     System.exit(0);
   }

@@ -9,6 +9,9 @@ import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import org.apache.beam.sdk.options.Default;
+import org.apache.beam.sdk.options.Description;
+import org.apache.beam.sdk.options.StreamingOptions;
 import org.apache.flink.api.common.JobExecutionResult;
 import org.apache.flink.api.common.RuntimeExecutionMode;
 import org.apache.flink.configuration.Configuration;
@@ -31,22 +34,32 @@ import org.apache.flink.streaming.api.environment.StreamExecutionEnvironment;
 public final class NativeRun {
   private NativeRun() {}
 
+  /** NativeRun's command line. */
+  public interface Options extends BenchOptions.RunOptions, StreamingOptions {
+    @Description("Also compute the dashboard's per-minute aggregates: true or false.")
+    @Default.Boolean(true)
+    boolean getDashboard();
+
+    void setDashboard(boolean value);
+  }
+
   public static void main(String[] args) throws Exception {
     ProcStats stats = ProcStats.start();
     long cpuAtStart = ProcStats.cpuNanos();
-    Map<String, String> a = Args.parse(args);
-    int parallelism = Integer.parseInt(a.getOrDefault("parallelism", "1"));
-    boolean streaming = Boolean.parseBoolean(a.getOrDefault("streaming", "true"));
-    long checkpointing = Long.parseLong(a.getOrDefault("checkpointing", "0"));
-    String backend = a.getOrDefault("stateBackend", "heap");
-    boolean dashboard = Boolean.parseBoolean(a.getOrDefault("dashboard", "true"));
-    Path work = Path.of(a.getOrDefault("work", "target/bench-work")).toAbsolutePath();
+    Options a = BenchOptions.parseOrExit("bench native", args, Options.class);
+    int parallelism = BenchOptions.parallelism(a);
+    // Beam's StreamingOptions declare --streaming with false by default; the native job's is true.
+    boolean streaming = streaming(a, args);
+    long checkpointing = a.getCheckpointing();
+    String backend = BenchOptions.stateBackend(a);
+    boolean dashboard = a.getDashboard();
+    Path work = Path.of(BenchOptions.orElse(a.getWork(), "target/bench-work")).toAbsolutePath();
     Files.createDirectories(work);
-    List<String> files = match(a.get("input"));
+    List<String> files = match(a.getInput());
     InputProgress.expect(streaming ? files.size() : Integer.MAX_VALUE);
 
     Configuration conf = new Configuration();
-    Map<String, String> flinkConf = flinkConf(a);
+    Map<String, String> flinkConf = BenchOptions.flinkConf(args);
     flinkConf.forEach(conf::setString);
     if (!conf.containsKey(TaskManagerOptions.MANAGED_MEMORY_SIZE.key())) {
       // What FlinkExecutionEnvironments does for [local]: RocksDB lives in managed memory.
@@ -115,7 +128,7 @@ public final class NativeRun {
             checkpointing,
             dashboard,
             flinkConf));
-    BenchRun.write(r, Path.of(a.get("result")));
+    BenchRun.write(r, Path.of(a.getResult()));
     System.out.println("bench: " + r);
     System.exit(0); // the embedded cluster leaves non-daemon threads behind
   }
@@ -128,16 +141,9 @@ public final class NativeRun {
     return v == null ? 0 : ((Number) v).longValue();
   }
 
-  /** {@code --flink.KEY=VALUE} arguments as Flink configuration entries, in order. */
-  static Map<String, String> flinkConf(Map<String, String> args) {
-    Map<String, String> conf = new LinkedHashMap<>();
-    args.forEach(
-        (k, v) -> {
-          if (k.startsWith("flink.")) {
-            conf.put(k.substring("flink.".length()), v);
-          }
-        });
-    return conf;
+  /** {@code --streaming}, true when not given. */
+  static boolean streaming(Options options, String[] args) {
+    return !BenchOptions.given(args, "streaming") || options.isStreaming();
   }
 
   /** The files matching a local glob such as {@code /data/part-*.jsonl}, sorted. */

@@ -28,6 +28,9 @@ import java.util.Random;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicLong;
+import org.apache.beam.sdk.options.Default;
+import org.apache.beam.sdk.options.Description;
+import org.apache.beam.sdk.options.PipelineOptions;
 import org.apache.kafka.clients.admin.Admin;
 import org.apache.kafka.clients.admin.ListOffsetsResult;
 import org.apache.kafka.clients.admin.OffsetSpec;
@@ -72,6 +75,66 @@ public final class Soak {
 
   private Soak() {}
 
+  /** Soak's command line. */
+  public interface Options extends PipelineOptions {
+    @Description("The repository's root folder.")
+    @Default.String(".")
+    String getRoot();
+
+    void setRoot(String value);
+
+    @Description("Minutes measured after the warm-up.")
+    @Default.Double(30)
+    double getMinutes();
+
+    void setMinutes(double value);
+
+    @Description("Minutes of warm-up before measuring.")
+    @Default.Double(40)
+    double getWarmupMinutes();
+
+    void setWarmupMinutes(double value);
+
+    @Description("Events per second produced; default 5000.")
+    Integer getRate();
+
+    void setRate(Integer value);
+
+    @Description("Seconds between samples.")
+    @Default.Integer(10)
+    int getSampleSeconds();
+
+    void setSampleSeconds(int value);
+
+    @Description("Parallelism of the job; below 1 (as by default) = 2.")
+    @Default.Integer(-1)
+    Integer getParallelism();
+
+    void setParallelism(Integer value);
+
+    @Description("Folder of the results, under --root; default benchmarks/results/soak.")
+    String getOut();
+
+    void setOut(String value);
+
+    @Description("Task managers of the cluster.")
+    @Default.Integer(1)
+    int getTaskmanagers();
+
+    void setTaskmanagers(int value);
+
+    @Description("Slots per task manager (default: the parallelism).")
+    Integer getSlots();
+
+    void setSlots(Integer value);
+
+    @Description("Memory of a task manager, as Flink writes it.")
+    @Default.String("4096m")
+    String getTmMemory();
+
+    void setTmMemory(String value);
+  }
+
   public static void main(String[] argv) throws Exception {
     if (!"true".equals(System.getProperty("sessionize.soak.forked"))) {
       // The broker runs in this JVM and needs Scala 2.13; the module's class path has Spark's 2.12
@@ -92,14 +155,16 @@ public final class Soak {
       command.addAll(List.of(argv));
       System.exit(new ProcessBuilder(command).inheritIO().start().waitFor());
     }
-    Map<String, String> a = Args.parse(argv);
-    Path root = Path.of(a.getOrDefault("root", ".")).toAbsolutePath();
-    double minutes = Double.parseDouble(a.getOrDefault("minutes", "30"));
-    double warmup = Double.parseDouble(a.getOrDefault("warmupMinutes", "40"));
-    int rate = Integer.parseInt(a.getOrDefault("rate", "5000"));
-    int sampleSeconds = Integer.parseInt(a.getOrDefault("sampleSeconds", "10"));
-    String parallelism = a.getOrDefault("parallelism", "2");
-    Path out = root.resolve(a.getOrDefault("out", "benchmarks/results/soak"));
+    Options a = BenchOptions.parseOrExit("sessionize soak", argv, Options.class);
+    Path root = Path.of(a.getRoot()).toAbsolutePath();
+    double minutes = a.getMinutes();
+    double warmup = a.getWarmupMinutes();
+    int rate = BenchOptions.orElse(a.getRate(), 5000);
+    int sampleSeconds = a.getSampleSeconds();
+    String parallelism =
+        String.valueOf(
+            a.getParallelism() == null || a.getParallelism() < 1 ? 2 : a.getParallelism());
+    Path out = root.resolve(BenchOptions.orElse(a.getOut(), "benchmarks/results/soak"));
     Files.createDirectories(out);
     Path work = Files.createTempDirectory("sessionize-soak");
     Path bundle =
@@ -121,9 +186,9 @@ public final class Soak {
       env.put("FLINK_REST_PORT", String.valueOf(restPort));
       env.put("FLINK_RPC_PORT", String.valueOf(freePort()));
       env.put("FLINK_METRICS_PORT", String.valueOf(metricsPort));
-      env.put("FLINK_TASKMANAGERS", a.getOrDefault("taskmanagers", "1"));
-      env.put("FLINK_SLOTS", a.getOrDefault("slots", parallelism));
-      env.put("FLINK_TM_MEMORY", a.getOrDefault("tmMemory", "4096m"));
+      env.put("FLINK_TASKMANAGERS", String.valueOf(a.getTaskmanagers()));
+      env.put("FLINK_SLOTS", a.getSlots() == null ? parallelism : String.valueOf(a.getSlots()));
+      env.put("FLINK_TM_MEMORY", a.getTmMemory());
       env.put("FLINK_CLUSTER_DIR", work.resolve("cluster").toString());
       run(env, work, clusterScript.toString(), "start");
       try {

@@ -30,7 +30,7 @@ public class FlinkConfTest {
   @Rule public TemporaryFolder folder = new TemporaryFolder();
 
   private RocksDBStateBackend configured(List<String> args) throws Exception {
-    Map<String, String> settings = NativeRun.flinkConf(Args.parse(args.toArray(String[]::new)));
+    Map<String, String> settings = BenchOptions.flinkConf(args.toArray(String[]::new));
     Configuration conf = new Configuration();
     if (!settings.isEmpty()) {
       Path dir = BenchRun.writeFlinkConf(settings, folder.getRoot().toPath());

@@ -1,48 +1,72 @@
 package dev.sessionize.dashboard;
 
+import dev.sessionize.transforms.options.OptionsParser;
 import java.net.URI;
 import java.net.URISyntaxException;
 import java.util.ArrayList;
-import java.util.LinkedHashMap;
 import java.util.List;
-import java.util.Map;
 import java.util.regex.Pattern;
+import org.apache.beam.sdk.options.Default;
+import org.apache.beam.sdk.options.Description;
+import org.apache.beam.sdk.options.PipelineOptions;
 
 /**
- * The dashboard server's options, {@code --name=value} like the job's: where Redis is (the same
- * names as the pipeline's {@code --redisHost}, {@code --redisPort}, {@code --redisPasswordEnv},
+ * The dashboard server's options, {@code --name=value} like the job's and read by the same parser
+ * ({@link OptionsParser}, Beam's {@code PipelineOptionsFactory}): where Redis is (the same names
+ * and types as the pipeline's {@code --redisHost}, {@code --redisPort}, {@code --redisPasswordEnv},
  * {@code --redisTls}), where to serve the page ({@code --port}, {@code --bind}) and where the job's
- * Prometheus metrics are ({@code --metricsUrls}, for the pipeline-health panel).
+ * Prometheus metrics are ({@code --metricsUrls}, for the pipeline-health panel). {@link Flags} is
+ * the command line; this class is its checked, typed value.
  */
 public final class DashboardOptions {
-  /** Option names, their defaults and what they are, in the order {@code --help} prints them. */
-  static final Map<String, String[]> OPTIONS = new LinkedHashMap<>();
+  /** The command line; {@code --help} lists these options. */
+  public interface Flags extends PipelineOptions {
+    @Description("Redis host to read dash:* from.")
+    @Default.String("localhost")
+    String getRedisHost();
 
-  static {
-    OPTIONS.put("redisHost", new String[] {"localhost", "Redis host to read dash:* from"});
-    OPTIONS.put("redisPort", new String[] {"6379", "Redis port"});
-    OPTIONS.put(
-        "redisPasswordEnv",
-        new String[] {
-          "SESSIONIZE_REDIS_PASSWORD",
-          "name of the environment variable holding the Redis password (never the password"
-              + " itself); unset or empty = no password"
-        });
-    OPTIONS.put("redisTls", new String[] {"false", "connect to Redis over TLS: true or false"});
-    OPTIONS.put("port", new String[] {"8080", "HTTP port of the page; 0 = any free port"});
-    OPTIONS.put(
-        "bind",
-        new String[] {
-          "127.0.0.1", "address to listen on; 0.0.0.0 serves other machines too (no login!)"
-        });
-    OPTIONS.put(
-        "metricsUrls",
-        new String[] {
-          "",
-          "Prometheus endpoints of the job's Flink cluster, comma-separated (e.g."
-              + " http://tm1:9250/metrics,http://tm2:9250/metrics), for the pipeline-health panel;"
-              + " empty = no panel"
-        });
+    void setRedisHost(String value);
+
+    @Description("Redis port.")
+    @Default.Integer(6379)
+    int getRedisPort();
+
+    void setRedisPort(int value);
+
+    @Description(
+        "Name of the environment variable holding the Redis password (never the password"
+            + " itself); unset or empty = no password.")
+    @Default.String("SESSIONIZE_REDIS_PASSWORD")
+    String getRedisPasswordEnv();
+
+    void setRedisPasswordEnv(String value);
+
+    @Description("Connect to Redis over TLS: true or false.")
+    @Default.Boolean(false)
+    boolean getRedisTls();
+
+    void setRedisTls(boolean value);
+
+    @Description("HTTP port of the page; 0 = any free port.")
+    @Default.Integer(8080)
+    int getPort();
+
+    void setPort(int value);
+
+    @Description("Address to listen on; 0.0.0.0 serves other machines too (no login!).")
+    @Default.String("127.0.0.1")
+    String getBind();
+
+    void setBind(String value);
+
+    @Description(
+        "Prometheus endpoints of the job's Flink cluster, comma-separated (e.g."
+            + " http://tm1:9250/metrics,http://tm2:9250/metrics), for the pipeline-health panel;"
+            + " empty = no panel.")
+    @Default.String("")
+    String getMetricsUrls();
+
+    void setMetricsUrls(String value);
   }
 
   private static final Pattern ENV_NAME = Pattern.compile("[A-Za-z_][A-Za-z0-9_]*");
@@ -93,28 +117,29 @@ public final class DashboardOptions {
     return parse();
   }
 
-  /** Parses {@code --name=value} arguments; throws with every problem found. */
+  /**
+   * Parses {@code --name=value} arguments; throws with every problem found, one line each naming
+   * the argument: first those the parser rejects (unknown option, value of the wrong type), then
+   * the values out of range.
+   */
   public static DashboardOptions parse(String... args) {
-    Map<String, String> values = new LinkedHashMap<>();
-    OPTIONS.forEach((name, spec) -> values.put(name, spec[0]));
     List<String> problems = new ArrayList<>();
+    List<String> parsed = new ArrayList<>();
     for (String arg : args) {
-      String[] kv = arg.startsWith("--") ? arg.substring(2).split("=", 2) : new String[] {arg};
-      if (!arg.startsWith("--") || !OPTIONS.containsKey(kv[0])) {
-        problems.add(
-            arg + " is not an option: options are --" + String.join(", --", OPTIONS.keySet()));
-      } else if (kv.length != 2) {
-        problems.add(arg + " has no value: write --" + kv[0] + "=VALUE");
-      } else {
-        values.put(kv[0], kv[1]);
+      try {
+        OptionsParser.parse(new String[] {arg}, Flags.class);
+        parsed.add(arg);
+      } catch (IllegalArgumentException e) {
+        problems.add(OptionsParser.firstLine(e.getMessage()));
       }
     }
-    String redisHost = values.get("redisHost");
+    Flags flags = OptionsParser.parse(parsed.toArray(new String[0]), Flags.class);
+    String redisHost = flags.getRedisHost();
     if (redisHost.isEmpty() || !HOST.matcher(redisHost).matches()) {
       problems.add("--redisHost=" + redisHost + " is not valid: use a host name or an IP address");
     }
-    int redisPort = port(problems, "redisPort", values.get("redisPort"), 1);
-    String passwordEnv = values.get("redisPasswordEnv");
+    port(problems, "redisPort", flags.getRedisPort(), 1);
+    String passwordEnv = flags.getRedisPasswordEnv();
     if (!ENV_NAME.matcher(passwordEnv).matches()) {
       problems.add(
           "--redisPasswordEnv="
@@ -122,17 +147,13 @@ public final class DashboardOptions {
               + " is not valid: use the name of an environment variable, such as"
               + " SESSIONIZE_REDIS_PASSWORD");
     }
-    String tls = values.get("redisTls");
-    if (!tls.equals("true") && !tls.equals("false")) {
-      problems.add("--redisTls=" + tls + " is not valid: allowed values are true and false");
-    }
-    int port = port(problems, "port", values.get("port"), 0);
-    String bind = values.get("bind");
+    port(problems, "port", flags.getPort(), 0);
+    String bind = flags.getBind();
     if (bind.isEmpty() || !HOST.matcher(bind).matches()) {
       problems.add("--bind=" + bind + " is not valid: use an address such as 127.0.0.1 or 0.0.0.0");
     }
     List<URI> metricsUrls = new ArrayList<>();
-    for (String url : values.get("metricsUrls").split(",")) {
+    for (String url : flags.getMetricsUrls().split(",")) {
       if (url.isBlank()) {
         continue;
       }
@@ -146,7 +167,7 @@ public final class DashboardOptions {
       } catch (URISyntaxException e) {
         problems.add(
             "--metricsUrls="
-                + values.get("metricsUrls")
+                + flags.getMetricsUrls()
                 + " is not valid: use http URLs separated by commas, such as"
                 + " http://localhost:9250/metrics");
         break;
@@ -156,21 +177,20 @@ public final class DashboardOptions {
       throw new InvalidOptionsException(problems);
     }
     return new DashboardOptions(
-        redisHost, redisPort, passwordEnv, Boolean.parseBoolean(tls), port, bind, metricsUrls);
+        redisHost,
+        flags.getRedisPort(),
+        passwordEnv,
+        flags.getRedisTls(),
+        flags.getPort(),
+        bind,
+        metricsUrls);
   }
 
-  private static int port(List<String> problems, String name, String value, int min) {
-    try {
-      int port = Integer.parseInt(value);
-      if (port >= min && port <= 65_535) {
-        return port;
-      }
+  private static void port(List<String> problems, String name, int value, int min) {
+    if (value < min || value > 65_535) {
       problems.add(
           "--" + name + "=" + value + " is out of range: allowed values are " + min + " to 65535");
-    } catch (NumberFormatException e) {
-      problems.add("--" + name + "=" + value + " is not valid: use a port number");
     }
-    return -1;
   }
 
   /** The same options with another HTTP port (the demo falls back to a free one). */
@@ -188,15 +208,6 @@ public final class DashboardOptions {
   /** The same options with these Prometheus endpoints for the pipeline-health panel. */
   public DashboardOptions withMetricsUrls(List<URI> urls) {
     return new DashboardOptions(redisHost, redisPort, redisPasswordEnv, redisTls, port, bind, urls);
-  }
-
-  /** One line per option, for {@code --help}. */
-  static String usage() {
-    StringBuilder b = new StringBuilder("options (--name=value):\n");
-    OPTIONS.forEach(
-        (name, spec) ->
-            b.append(String.format("  --%-17s %s (default %s)%n", name, spec[1], spec[0])));
-    return b.toString();
   }
 
   public String redisHost() {

@@ -20,6 +20,7 @@ import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
+import org.apache.beam.sdk.options.PipelineOptionsFactory;
 
 /**
  * The live dashboard: one page ({@code /}) with its script, style sheet and chart library, and
@@ -74,9 +75,8 @@ public final class DashboardServer implements AutoCloseable {
   public static void main(String[] args) throws InterruptedException {
     for (String arg : args) {
       if (arg.equals("--help") || arg.equals("-h")) {
-        System.out.print(
-            "sessionize dashboard: the live dashboard page, read from Redis\n"
-                + DashboardOptions.usage());
+        System.out.println("sessionize dashboard: the live dashboard page, read from Redis");
+        PipelineOptionsFactory.printHelp(System.out, DashboardOptions.Flags.class);
         return;
       }
     }

@@ -4,13 +4,13 @@ import dev.sessionize.pipeline.iceberg.IcebergOptions;
 import dev.sessionize.pipeline.kafka.KafkaOptions;
 import dev.sessionize.pipeline.options.InvalidOptionsException;
 import dev.sessionize.pipeline.options.OptionChecks;
-import dev.sessionize.pipeline.options.OptionsParser;
 import dev.sessionize.pipeline.redis.RedisOptions;
 import dev.sessionize.pipeline.redis.RedisSinks;
 import dev.sessionize.transforms.ParseEvents;
 import dev.sessionize.transforms.SessionizeClickstream;
 import dev.sessionize.transforms.SessionizeConfig;
 import dev.sessionize.transforms.model.RawRecord;
+import dev.sessionize.transforms.options.OptionsParser;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.Paths;
@@ -149,7 +149,14 @@ public final class SessionizationPipeline {
    * it, and exits with code 2.
    */
   public static Launched launch(String[] args) {
-    Options options = OptionsParser.parseOrExit("sessionize", args, Options.class);
+    return launch(OptionsParser.parseOrExit("sessionize", args, Options.class));
+  }
+
+  /**
+   * Validates parsed {@code options} and starts the job; a bad option prints one line each, naming
+   * it, and exits with code 2.
+   */
+  public static Launched launch(Options options) {
     try {
       return new Launched(run(options), options);
     } catch (InvalidOptionsException e) {

@@ -14,6 +14,7 @@ import dev.sessionize.transforms.SessionizeMetrics;
 import dev.sessionize.transforms.model.RawRecord;
 import dev.sessionize.transforms.model.Reason;
 import dev.sessionize.transforms.model.Session;
+import dev.sessionize.transforms.options.OptionsParser;
 import java.time.LocalDate;
 import java.time.format.DateTimeParseException;
 import java.util.ArrayList;
@@ -33,7 +34,6 @@ import org.apache.beam.sdk.coders.VarLongCoder;
 import org.apache.beam.sdk.metrics.Counter;
 import org.apache.beam.sdk.options.Default;
 import org.apache.beam.sdk.options.Description;
-import org.apache.beam.sdk.options.PipelineOptionsFactory;
 import org.apache.beam.sdk.transforms.Combine;
 import org.apache.beam.sdk.transforms.Create;
 import org.apache.beam.sdk.transforms.DoFn;
@@ -317,7 +317,7 @@ public final class BackfillSessions {
   }
 
   public static void main(String[] args) {
-    Options options = parse(args);
+    Options options = OptionsParser.parseOrExit("sessionize backfill", args, Options.class);
     Outcome outcome;
     try {
       outcome = backfill(options);
@@ -333,20 +333,6 @@ public final class BackfillSessions {
       return;
     }
     System.out.println(summary(outcome, options));
-  }
-
-  static Options parse(String[] args) {
-    try {
-      PipelineOptionsFactory.register(Options.class);
-      return PipelineOptionsFactory.fromArgs(args).withValidation().as(Options.class);
-    } catch (IllegalArgumentException e) {
-      String message = e.getMessage() == null ? "invalid options" : e.getMessage();
-      int newline = message.indexOf('\n');
-      System.err.println(
-          "sessionize backfill: " + (newline < 0 ? message : message.substring(0, newline)));
-      System.exit(2);
-      return null;
-    }
   }
 
   /** One line per bad option, naming it and the allowed values; empty when all are fine. */

@@ -6,6 +6,7 @@ import dev.sessionize.pipeline.kafka.KafkaOptions;
 import dev.sessionize.pipeline.options.InvalidOptionsException;
 import dev.sessionize.transforms.model.Json;
 import dev.sessionize.transforms.model.Reason;
+import dev.sessionize.transforms.options.OptionsParser;
 import java.time.Duration;
 import java.time.LocalDate;
 import java.util.ArrayList;
@@ -19,7 +20,6 @@ import java.util.TreeMap;
 import java.util.TreeSet;
 import org.apache.beam.sdk.options.Default;
 import org.apache.beam.sdk.options.Description;
-import org.apache.beam.sdk.options.PipelineOptionsFactory;
 import org.apache.iceberg.Table;
 import org.apache.kafka.clients.consumer.ConsumerConfig;
 import org.apache.kafka.clients.consumer.ConsumerRecord;
@@ -99,18 +99,7 @@ public final class ReinjectLateEvents {
   }
 
   public static void main(String[] args) {
-    Options options;
-    try {
-      PipelineOptionsFactory.register(Options.class);
-      options = PipelineOptionsFactory.fromArgs(args).withValidation().as(Options.class);
-    } catch (IllegalArgumentException e) {
-      String message = e.getMessage() == null ? "invalid options" : e.getMessage();
-      int newline = message.indexOf('\n');
-      System.err.println(
-          "sessionize reinject: " + (newline < 0 ? message : message.substring(0, newline)));
-      System.exit(2);
-      return;
-    }
+    Options options = OptionsParser.parseOrExit("sessionize reinject", args, Options.class);
     try {
       System.out.println(run(options));
     } catch (InvalidOptionsException e) {

@@ -2,8 +2,8 @@ package dev.sessionize.pipeline.generator;
 
 import com.fasterxml.jackson.core.JsonGenerator;
 import dev.sessionize.pipeline.kafka.KafkaOptions;
-import dev.sessionize.pipeline.options.OptionsParser;
 import dev.sessionize.transforms.model.Json;
+import dev.sessionize.transforms.options.OptionsParser;
 import java.io.ByteArrayOutputStream;
 import java.io.IOException;
 import java.io.UncheckedIOException;
@@ -16,7 +16,6 @@ import java.util.Random;
 import java.util.UUID;
 import org.apache.beam.sdk.options.Default;
 import org.apache.beam.sdk.options.Description;
-import org.apache.beam.sdk.options.PipelineOptions;
 import org.checkerframework.checker.nullness.qual.Nullable;
 import org.joda.time.Duration;
 import org.joda.time.Instant;
@@ -76,25 +75,7 @@ public final class ClickstreamGenerator {
   }
 
   /** Options of {@link #main}: the stream's shape, and where it goes. */
-  public interface Options extends PipelineOptions {
-    @Description("Number of distinct events (duplicates, malformed and late records come on top).")
-    @Default.Integer(10_000)
-    int getEvents();
-
-    void setEvents(int value);
-
-    @Description("Number of users.")
-    @Default.Integer(500)
-    int getUsers();
-
-    void setUsers(int value);
-
-    @Description("Seed of the random choices: the same seed gives the same stream.")
-    @Default.Long(42)
-    long getSeed();
-
-    void setSeed(long value);
-
+  public interface Options extends GeneratedStreamOptions {
     @Description("Share of events sent twice (0 to 1).")
     @Default.Double(0)
     double getDuplicates();
@@ -135,12 +116,17 @@ public final class ClickstreamGenerator {
     String getTopic();
 
     void setTopic(String value);
+  }
 
-    @Description("Records per second sent to Kafka.")
-    @Default.Integer(1000)
-    int getRate();
+  /** {@code --events} when not given. */
+  public static final int DEFAULT_EVENTS = 10_000;
 
-    void setRate(int value);
+  /** {@code --rate} when not given. */
+  public static final int DEFAULT_RATE = 1000;
+
+  /** {@code value}, or {@code fallback} when the option was not given. */
+  public static int orElse(@Nullable Integer value, int fallback) {
+    return value == null ? fallback : value;
   }
 
   /**
@@ -158,7 +144,7 @@ public final class ClickstreamGenerator {
     Options options = OptionsParser.parseOrExit("sessionize generate", args, Options.class);
     ClickstreamGenerator generator =
         new ClickstreamGenerator()
-            .events(options.getEvents())
+            .events(orElse(options.getEvents(), DEFAULT_EVENTS))
             .users(options.getUsers())
             .seed(options.getSeed())
             .duplicateRate(options.getDuplicates())
@@ -168,7 +154,7 @@ public final class ClickstreamGenerator {
     String output = options.getOutput();
     String bootstrapServers = options.getBootstrapServers();
     String topic = options.getTopic();
-    int rate = options.getRate();
+    int rate = orElse(options.getRate(), DEFAULT_RATE);
     List<Record> records = generator.generate();
     if (bootstrapServers != null) {
       java.util.concurrent.atomic.AtomicLong sent = new java.util.concurrent.atomic.AtomicLong();

@@ -2,7 +2,7 @@ package dev.sessionize.pipeline.iceberg;
 
 import dev.sessionize.pipeline.options.DurationOption;
 import dev.sessionize.pipeline.options.InvalidOptionsException;
-import dev.sessionize.pipeline.options.OptionsParser;
+import dev.sessionize.transforms.options.OptionsParser;
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.net.URI;

@@ -1,5 +1,6 @@
 package dev.sessionize.pipeline.options;
 
+import dev.sessionize.transforms.options.OptionsParser;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Locale;
@@ -87,10 +88,6 @@ public final class OptionChecks {
 
   /** The first line of a message (Beam's can run over several). */
   public static String firstLine(@Nullable String message) {
-    if (message == null) {
-      return "invalid options";
-    }
-    int newline = message.indexOf('\n');
-    return newline < 0 ? message : message.substring(0, newline);
+    return OptionsParser.firstLine(message);
   }
 }

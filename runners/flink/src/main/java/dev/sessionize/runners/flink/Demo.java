@@ -5,13 +5,14 @@ import dev.sessionize.dashboard.DashboardOptions;
 import dev.sessionize.dashboard.DashboardServer;
 import dev.sessionize.pipeline.SessionizationPipeline;
 import dev.sessionize.pipeline.generator.ClickstreamGenerator;
+import dev.sessionize.pipeline.generator.GeneratedStreamOptions;
 import dev.sessionize.pipeline.iceberg.IcebergOptions;
 import dev.sessionize.pipeline.iceberg.SessionsTable;
 import dev.sessionize.pipeline.kafka.KafkaOptions;
-import dev.sessionize.pipeline.options.OptionsParser;
 import dev.sessionize.runners.servers.LocalKafka;
 import dev.sessionize.runners.servers.LocalRedis;
 import dev.sessionize.transforms.model.Json;
+import dev.sessionize.transforms.options.OptionsParser;
 import java.io.File;
 import java.io.IOException;
 import java.net.BindException;
@@ -33,9 +34,9 @@ import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicLong;
 import java.util.concurrent.atomic.AtomicReference;
 import java.util.stream.Stream;
+import org.apache.beam.runners.flink.FlinkPipelineOptions;
 import org.apache.beam.sdk.options.Default;
 import org.apache.beam.sdk.options.Description;
-import org.apache.beam.sdk.options.PipelineOptions;
 import org.apache.beam.sdk.options.PipelineOptionsFactory;
 import org.apache.iceberg.Table;
 import org.apache.iceberg.data.IcebergGenerics;
@@ -78,6 +79,12 @@ public final class Demo {
   /** The job's parallelism when {@code --parallelism} is not given. */
   static final int DEFAULT_PARALLELISM = 2;
 
+  /** {@code --events} when not given. */
+  static final int DEFAULT_EVENTS = 20_000;
+
+  /** {@code --rate} when not given. */
+  static final int DEFAULT_RATE = 4000;
+
   /** {@code --parallelism}, or {@link #DEFAULT_PARALLELISM} when it is unset or below 1. */
   static int parallelism(Options options) {
     Integer p = options.getParallelism();
@@ -85,24 +92,7 @@ public final class Demo {
   }
 
   /** Options of the demo. */
-  public interface Options extends PipelineOptions {
-    @Description("Number of distinct events generated (duplicates, malformed and late on top).")
-    @Default.Integer(20_000)
-    int getEvents();
-
-    void setEvents(int value);
-
-    @Description("Number of users.")
-    @Default.Integer(500)
-    int getUsers();
-
-    void setUsers(int value);
-
-    @Description("Records per second produced into Kafka.")
-    @Default.Integer(4000)
-    int getRate();
-
-    void setRate(int value);
+  public interface Options extends GeneratedStreamOptions {
 
     /**
      * The FlinkRunner's own {@code --parallelism}: Beam's options are one registry, so this getter
@@ -117,12 +107,6 @@ public final class Demo {
     Integer getParallelism();
 
     void setParallelism(Integer value);
-
-    @Description("Seed of the generated stream.")
-    @Default.Long(42)
-    long getSeed();
-
-    void setSeed(long value);
 
     @Description("Partitions of the input topic.")
     @Default.Integer(4)
@@ -302,7 +286,7 @@ public final class Demo {
                     stream,
                     kafka.bootstrapServers(),
                     KafkaOptions.INPUT_TOPIC,
-                    options.getRate(),
+                    ClickstreamGenerator.orElse(options.getRate(), DEFAULT_RATE),
                     sent);
               } catch (InterruptedException e) {
                 Thread.currentThread().interrupt();
@@ -316,35 +300,35 @@ public final class Demo {
    */
   private void startJob() throws IOException {
     PipelineOptionsFactory.register(SessionizationPipeline.Options.class);
-    String[] jobArgs =
-        FlinkProduction.localClusterConf(
-            new String[] {
-              "--runner=FlinkRunner",
-              "--flinkMaster=[local]",
-              "--parallelism=" + parallelism(options),
-              "--streaming=true",
-              // KafkaIO's default (splittable DoFn) read crawls on this runner: ~150 records/s
-              // against thousands with the UnboundedSource read (measured with the demo).
-              "--experiments=use_deprecated_read",
-              "--fasterCopy=true", // as in production: no copy between chained operators
-              "--finishBundleBeforeCheckpointing=true", // as in production: see FlinkProduction
-              // Checkpoints commit the consumer group's offsets, which tell the demo when the job
-              // has read everything (its stop rule).
-              "--checkpointingInterval=5000",
-              "--source=kafka",
-              "--bootstrapServers=" + kafka.bootstrapServers(),
-              "--groupId=" + DEMO_GROUP,
-              "--idleTimeout=5s",
-              "--commitInterval=5s",
-              "--sessionsSink=iceberg",
-              "--warehouse=" + warehouse,
-              "--dashboardSink=redis",
-              "--redisPort=" + redis.port(),
-              "--output=" + folder.resolve("output")
-            });
+    String[] jobArgs = {
+      "--runner=FlinkRunner",
+      "--flinkMaster=[local]",
+      "--parallelism=" + parallelism(options),
+      "--streaming=true",
+      // KafkaIO's default (splittable DoFn) read crawls on this runner: ~150 records/s
+      // against thousands with the UnboundedSource read (measured with the demo).
+      "--experiments=use_deprecated_read",
+      "--fasterCopy=true", // as in production: no copy between chained operators
+      "--finishBundleBeforeCheckpointing=true", // as in production: see FlinkProduction
+      // Checkpoints commit the consumer group's offsets, which tell the demo when the job
+      // has read everything (its stop rule).
+      "--checkpointingInterval=5000",
+      "--source=kafka",
+      "--bootstrapServers=" + kafka.bootstrapServers(),
+      "--groupId=" + DEMO_GROUP,
+      "--idleTimeout=5s",
+      "--commitInterval=5s",
+      "--sessionsSink=iceberg",
+      "--warehouse=" + warehouse,
+      "--dashboardSink=redis",
+      "--redisPort=" + redis.port(),
+      "--output=" + folder.resolve("output")
+    };
     SessionizationPipeline.Options jobOptions =
         PipelineOptionsFactory.fromArgs(jobArgs).as(SessionizationPipeline.Options.class);
-    flinkUrls = FlinkProduction.localEndpoints(jobArgs); // web UI, Prometheus
+    FlinkPipelineOptions flink = jobOptions.as(FlinkPipelineOptions.class);
+    FlinkProduction.localClusterConf(flink);
+    flinkUrls = FlinkProduction.localEndpoints(flink); // web UI, Prometheus
     flinkUrls.forEach(url -> say(url + "  (beside the live dashboard: " + dashboard.url() + ")"));
     flinkUrls.stream() // the page's pipeline-health panel reads the embedded cluster's metrics
         .filter(line -> line.startsWith("Prometheus"))
@@ -455,7 +439,7 @@ public final class Demo {
         "  records produced       "
             + sent.get()
             + " ("
-            + options.getEvents()
+            + ClickstreamGenerator.orElse(options.getEvents(), DEFAULT_EVENTS)
             + " events + duplicates, malformed and late records)");
     say(
         "  sessions in Iceberg    "
@@ -496,7 +480,7 @@ public final class Demo {
     return new ClickstreamGenerator()
         .seed(options.getSeed())
         .start(start)
-        .events(options.getEvents())
+        .events(ClickstreamGenerator.orElse(options.getEvents(), DEFAULT_EVENTS))
         .users(options.getUsers())
         .duplicateRate(0.02)
         .malformedRate(0.01)

@@ -1,6 +1,7 @@
 package dev.sessionize.runners.flink;
 
 import dev.sessionize.pipeline.SessionizationPipeline;
+import dev.sessionize.transforms.options.OptionsParser;
 import java.io.File;
 import java.io.IOException;
 import java.net.InetAddress;
@@ -13,6 +14,7 @@ import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import org.apache.beam.runners.flink.FlinkPipelineOptions;
 
 /**
  * The production deployment of the job on the FlinkRunner: the seed's settings as defaults, each
@@ -82,69 +84,92 @@ public final class FlinkProduction {
     return all.toArray(String[]::new);
   }
 
-  /** One line per bad Flink option of the preset; empty when they are fine. */
-  static List<String> validate(String[] args) {
-    List<String> problems = new ArrayList<>();
-    for (String arg : args) {
-      String[] kv = arg.replaceFirst("^--", "").split("=", 2);
-      if (kv.length != 2) {
-        continue;
-      }
-      switch (kv[0]) {
-        case "parallelism":
-        case "checkpointingInterval":
-        case "minPauseBetweenCheckpoints":
-        case "checkpointTimeoutMillis":
-        case "numConcurrentCheckpoints":
-          long min =
-              "parallelism".equals(kv[0]) || "numConcurrentCheckpoints".equals(kv[0]) ? 1 : 0;
-          try {
-            if (Long.parseLong(kv[1]) < min) {
-              problems.add(arg + " is out of range: allowed values are " + min + " and more");
-            }
-          } catch (NumberFormatException e) {
-            problems.add(arg + " is not valid: use a whole number");
-          }
-          break;
-        case "checkpointingMode":
-          if (!List.of("EXACTLY_ONCE", "AT_LEAST_ONCE").contains(kv[1])) {
-            problems.add(arg + " is not supported: allowed values are EXACTLY_ONCE, AT_LEAST_ONCE");
-          }
-          break;
-        case "stateBackend":
-          if (!List.of("rocksdb", "filesystem").contains(kv[1])) {
-            problems.add(arg + " is not supported: allowed values are rocksdb, filesystem");
-          }
-          break;
-        case "stateBackendStoragePath":
-          if (!kv[1].matches("[a-zA-Z][a-zA-Z0-9+.-]*://.*") && !kv[1].startsWith("file:/")) {
-            problems.add(
-                arg
-                    + " is not valid: use a URI such as file:///var/lib/sessionize/checkpoints or hdfs://namenode/checkpoints");
-          }
-          break;
-        default:
-          break;
-      }
+  /**
+   * The production job's options: the job's own and the FlinkRunner's, one set of values ({@code
+   * --help} lists them all).
+   */
+  public interface Options extends SessionizationPipeline.Options, FlinkPipelineOptions {}
+
+  /**
+   * Parses the user's {@code args} with the preset's defaults ({@link #withPreset}) by the
+   * project's {@link OptionsParser}; an unknown option or a value of the wrong type throws {@link
+   * IllegalArgumentException} whose first line names it.
+   */
+  static Options parse(String[] args) {
+    return OptionsParser.parse(withPreset(args), Options.class);
+  }
+
+  /**
+   * The one-line problems of the user's {@code args} with the preset: the parser's, or else {@link
+   * #validate}'s; empty when they are fine.
+   */
+  static List<String> problems(String[] args) {
+    Options options;
+    try {
+      options = parse(args);
+    } catch (IllegalArgumentException e) {
+      return List.of(OptionsParser.firstLine(e.getMessage()));
     }
-    // Read once: absent, a whole number, or not one (that one has its line above, and these rules
-    // then say nothing more).
-    String interval = value(args, "checkpointingInterval");
-    Long intervalMillis = wholeNumber(interval);
-    boolean checkpoints = intervalMillis != null && intervalMillis > 0;
-    if ("true".equals(value(args, "deadLetterExactlyOnce"))
-        && (interval == null || (intervalMillis != null && !checkpoints))) {
+    return validate(options);
+  }
+
+  /**
+   * One line per bad Flink option of the preset, on the parsed values (every one of them set, by
+   * the user or the preset); empty when they are fine.
+   */
+  static List<String> validate(Options o) {
+    List<String> problems = new ArrayList<>();
+    atLeast(problems, "parallelism", o.getParallelism(), 1);
+    atLeast(problems, "checkpointingInterval", o.getCheckpointingInterval(), 0);
+    atLeast(problems, "minPauseBetweenCheckpoints", o.getMinPauseBetweenCheckpoints(), 0);
+    atLeast(problems, "checkpointTimeoutMillis", o.getCheckpointTimeoutMillis(), 0);
+    atLeast(problems, "numConcurrentCheckpoints", o.getNumConcurrentCheckpoints(), 1);
+    String mode = o.getCheckpointingMode();
+    if (!List.of("EXACTLY_ONCE", "AT_LEAST_ONCE").contains(mode)) {
+      problems.add(
+          "--checkpointingMode="
+              + mode
+              + " is not supported: allowed values are EXACTLY_ONCE, AT_LEAST_ONCE");
+    }
+    String backend = o.getStateBackend();
+    if (backend != null && !List.of("rocksdb", "filesystem").contains(backend)) {
+      problems.add(
+          "--stateBackend="
+              + backend
+              + " is not supported: allowed values are rocksdb, filesystem");
+    }
+    String storage = o.getStateBackendStoragePath();
+    if (storage != null
+        && !storage.matches("[a-zA-Z][a-zA-Z0-9+.-]*://.*")
+        && !storage.startsWith("file:/")) {
+      problems.add(
+          "--stateBackendStoragePath="
+              + storage
+              + " is not valid: use a URI such as file:///var/lib/sessionize/checkpoints or"
+              + " hdfs://namenode/checkpoints");
+    }
+    Long interval = o.getCheckpointingInterval();
+    boolean checkpoints = interval != null && interval > 0;
+    if (o.getDeadLetterExactlyOnce() && !checkpoints) {
       problems.add(
           "--deadLetterExactlyOnce=true needs checkpoints: give --checkpointingInterval > 0 or"
               + " --deadLetterExactlyOnce=false");
     }
-    if ("false".equals(value(args, "finishBundleBeforeCheckpointing")) && checkpoints) {
+    if (!o.getFinishBundleBeforeCheckpointing() && checkpoints) {
       problems.add(
           "--finishBundleBeforeCheckpointing=false loses dashboard events at checkpoints (a bundle"
               + " finished while snapshotting sends its output after the watermark it held): use"
               + " --finishBundleBeforeCheckpointing=true or no checkpoints");
     }
     return problems;
+  }
+
+  /** Adds {@code --name=value is out of range} when {@code value} is below {@code min}. */
+  private static void atLeast(List<String> problems, String name, Number value, long min) {
+    if (value != null && value.longValue() < min) {
+      problems.add(
+          "--" + name + "=" + value + " is out of range: allowed values are " + min + " and more");
+    }
   }
 
   /**
@@ -170,8 +195,8 @@ public final class FlinkProduction {
 
   /**
    * The Flink configuration the job needs beyond its pipeline options, written to a {@code
-   * flink-conf.yaml} that {@code --flinkConfDir} points at (the FlinkRunner loads it; the user's
-   * own file, if any, is copied first and each of its settings wins):
+   * flink-conf.yaml} that {@code options}' {@code --flinkConfDir} is then set to (the FlinkRunner
+   * loads it; the user's own file, if any, is copied first and each of its settings wins):
    *
    * <ul>
    *   <li>always: the restart strategy ({@link #RESTART_STRATEGY}), which the job then carries to
@@ -192,10 +217,9 @@ public final class FlinkProduction {
    *       reporter on port 9249 or a free one: {@link #localEndpoints} says where.
    * </ul>
    */
-  static String[] localClusterConf(String[] args) throws IOException {
-    String master = value(args, "flinkMaster");
-    boolean local = master == null || "[local]".equals(master) || "[auto]".equals(master);
-    String userConf = value(args, "flinkConfDir");
+  static void localClusterConf(FlinkPipelineOptions options) throws IOException {
+    boolean local = isLocal(options);
+    String userConf = options.getFlinkConfDir();
     String userYaml = "";
     if (userConf != null && Files.exists(Paths.get(userConf, "flink-conf.yaml"))) {
       userYaml = Files.readString(Paths.get(userConf, "flink-conf.yaml")) + "\n";
@@ -205,20 +229,21 @@ public final class FlinkProduction {
       yaml.append(RESTART_STRATEGY);
     }
     if (local) {
-      String parallelism = value(args, "parallelism");
+      Integer parallelism = options.getParallelism();
       if (parallelism != null
-          && parallelism.matches("[0-9]{1,4}")
+          && parallelism >= 0
+          && parallelism <= 9999
           && !userYaml.contains("taskmanager.memory.network.")) {
-        long networkMb = networkMemoryMb(Integer.parseInt(parallelism));
+        long networkMb = networkMemoryMb(parallelism);
         if (networkMb > 64) {
           yaml.append("taskmanager.memory.network.min: ").append(networkMb).append("mb\n");
           yaml.append("taskmanager.memory.network.max: ").append(networkMb).append("mb\n");
         }
       }
-      String savepoint = value(args, "savepointPath");
+      String savepoint = options.getSavepointPath();
       if (savepoint != null) {
         yaml.append("execution.savepoint.path: ").append(savepoint).append('\n');
-        if ("true".equals(value(args, "allowNonRestoredState"))) {
+        if (Boolean.TRUE.equals(options.getAllowNonRestoredState())) {
           yaml.append("execution.savepoint.ignore-unclaimed-state: true\n");
         }
       }
@@ -236,31 +261,22 @@ public final class FlinkProduction {
       }
     }
     if (yaml.toString().equals(userYaml)) {
-      return args;
+      return;
     }
     Path conf = Files.createTempDirectory("sessionize-flink-conf");
     Files.writeString(conf.resolve("flink-conf.yaml"), yaml);
-    List<String> out = new ArrayList<>();
-    for (String a : args) {
-      if (!a.startsWith("--flinkConfDir=")) {
-        out.add(a);
-      }
-    }
-    out.add("--flinkConfDir=" + conf);
-    return out.toArray(String[]::new);
+    options.setFlinkConfDir(conf.toString());
   }
 
   /**
-   * Where the embedded cluster of these arguments (after {@link #localClusterConf}) serves its web
-   * UI and its Prometheus metrics, as lines to print; empty for a remote cluster or when the
+   * Where the embedded cluster of these options (after {@link #localClusterConf}) serves its web UI
+   * and its Prometheus metrics, as lines to print; empty for a remote cluster or when the
    * configuration does not say.
    */
-  public static List<String> localEndpoints(String[] args) throws IOException {
-    String master = value(args, "flinkMaster");
-    String conf = value(args, "flinkConfDir");
-    boolean local = master == null || "[local]".equals(master) || "[auto]".equals(master);
+  public static List<String> localEndpoints(FlinkPipelineOptions options) throws IOException {
+    String conf = options.getFlinkConfDir();
     List<String> lines = new ArrayList<>();
-    if (!local || conf == null || !Files.exists(Paths.get(conf, "flink-conf.yaml"))) {
+    if (!isLocal(options) || conf == null || !Files.exists(Paths.get(conf, "flink-conf.yaml"))) {
       return lines;
     }
     Map<String, String> settings = new LinkedHashMap<>();
@@ -279,6 +295,12 @@ public final class FlinkProduction {
       lines.add("Prometheus metrics: http://localhost:" + metrics + "/metrics");
     }
     return lines;
+  }
+
+  /** Whether the job runs on an embedded cluster: {@code --flinkMaster=[local]}, [auto] or none. */
+  private static boolean isLocal(FlinkPipelineOptions options) {
+    String master = options.getFlinkMaster();
+    return master == null || "[local]".equals(master) || "[auto]".equals(master);
   }
 
   /** {@code port} when nothing listens on it on loopback, else a free port. */
@@ -301,46 +323,29 @@ public final class FlinkProduction {
     return Math.max(64, 12L * parallelism * (2L * parallelism + 8) * 32 / 1024);
   }
 
-  /** {@code value} as a long, or null when it is absent or not a whole number that fits. */
-  private static Long wholeNumber(String value) {
-    if (value == null) {
-      return null;
-    }
-    try {
-      return Long.parseLong(value);
-    } catch (NumberFormatException e) {
-      return null;
-    }
-  }
-
-  private static String value(String[] args, String name) {
-    String value = null;
-    for (String a : args) {
-      if (a.startsWith("--" + name + "=")) {
-        value = a.substring(name.length() + 3);
-      } else if (a.equals("--" + name)) {
-        value = "true";
-      }
-    }
-    return value;
-  }
-
   public static void main(String[] args) throws IOException {
-    String[] all = localClusterConf(withPreset(args));
-    List<String> problems = validate(all);
+    if (List.of(args).contains("--help")) {
+      System.out.println("sessionize run-production: the production preset, each an option:");
+      preset().forEach((name, value) -> System.out.println("  --" + name + "=" + value));
+      System.out.println(
+          "and every option of the job and the FlinkRunner, each with its default without the preset:");
+    }
+    Options options = OptionsParser.parseOrExit("sessionize", withPreset(args), Options.class);
+    List<String> problems = validate(options);
     if (!problems.isEmpty()) {
       problems.forEach(p -> System.err.println("sessionize: " + p));
       System.exit(2);
     }
-    for (String line : localEndpoints(all)) {
+    localClusterConf(options);
+    for (String line : localEndpoints(options)) {
       System.out.println("sessionize: " + line);
     }
-    SessionizationPipeline.Launched job = SessionizationPipeline.launch(all);
-    if ("false".equals(value(all, "attachedMode"))) {
+    SessionizationPipeline.Launched job = SessionizationPipeline.launch(options);
+    if (!options.getAttachedMode()) {
       // Detached: the job runs on the cluster; this client has nothing more to wait for.
       System.out.println(
           "sessionize: submitted to "
-              + value(all, "flinkMaster")
+              + options.getFlinkMaster()
               + " (detached); follow it in Flink's web UI or REST API");
       System.exit(0);
     }

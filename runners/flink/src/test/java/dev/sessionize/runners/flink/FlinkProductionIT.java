@@ -18,7 +18,6 @@ import java.util.Map;
 import java.util.Properties;
 import java.util.concurrent.Callable;
 import java.util.stream.Stream;
-import org.apache.beam.sdk.options.PipelineOptionsFactory;
 import org.apache.iceberg.Table;
 import org.apache.iceberg.data.IcebergGenerics;
 import org.apache.iceberg.data.Record;
@@ -64,8 +63,8 @@ public class FlinkProductionIT {
 
     File warehouse = tmp.newFolder("warehouse");
     File checkpoints = tmp.newFolder("checkpoints");
-    String[] args =
-        FlinkProduction.withPreset(
+    FlinkProduction.Options options =
+        FlinkProduction.parse(
             new String[] {
               "--flinkMaster=[local]",
               "--parallelism=2",
@@ -80,10 +79,7 @@ public class FlinkProductionIT {
               "--redisPort=" + servers.redis().port(),
               "--output=" + tmp.newFolder("out")
             });
-    assertEquals(List.of(), FlinkProduction.validate(args));
-    PipelineOptionsFactory.register(SessionizationPipeline.Options.class);
-    SessionizationPipeline.Options options =
-        PipelineOptionsFactory.fromArgs(args).as(SessionizationPipeline.Options.class);
+    assertEquals(List.of(), FlinkProduction.validate(options));
     Thread job =
         new Thread(
             () -> {

@@ -17,6 +17,7 @@ import java.nio.file.Path;
 import java.nio.file.Paths;
 import java.util.ArrayList;
 import java.util.List;
+import org.apache.beam.runners.flink.FlinkPipelineOptions;
 import org.apache.beam.sdk.options.PipelineOptionsFactory;
 import org.junit.Test;
 import org.junit.runner.RunWith;
@@ -36,7 +37,8 @@ public class FlinkProductionTest {
     assertThat(args, hasItem("--stateBackend=rocksdb"));
     assertThat(args, hasItem("--retainExternalizedCheckpointsOnCancellation=true"));
     assertThat(args, hasItem("--finishBundleBeforeCheckpointing=true"));
-    assertEquals(List.of(), FlinkProduction.validate(args.toArray(String[]::new)));
+    assertEquals(
+        List.of(), FlinkProduction.problems(new String[] {"--parallelism=4", "--streaming"}));
   }
 
   @Test
@@ -48,6 +50,8 @@ public class FlinkProductionTest {
         "--checkpointingInterval=99999999999999999999",
         "--checkpointingInterval=99999999999999999999 is not valid"
       },
+      {"--parallelism=abc", "--parallelism=abc is not valid"},
+      {"--savepointPath", "--savepointPath has no value"},
       {"--checkpointingMode=MAYBE", "--checkpointingMode=MAYBE is not supported"},
       {"--stateBackend=memory", "--stateBackend=memory is not supported: allowed values are"},
       {"--stateBackendStoragePath=checkpoints", "--stateBackendStoragePath=checkpoints is not"},
@@ -58,8 +62,7 @@ public class FlinkProductionTest {
       },
     };
     for (String[] c : cases) {
-      List<String> problems =
-          FlinkProduction.validate(FlinkProduction.withPreset(new String[] {c[0]}));
+      List<String> problems = FlinkProduction.problems(new String[] {c[0]});
       assertThat(c[0], problems, hasSize(1));
       assertThat(c[0], problems.get(0), startsWith(c[1]));
     }
@@ -111,9 +114,8 @@ public class FlinkProductionTest {
 
   @Test
   public void localModeGetsNetworkMemoryForItsParallelismAndTheRestorePath() throws Exception {
-    String[] args =
-        FlinkProduction.localClusterConf(
-            new String[] {"--parallelism=30", "--savepointPath=file:///tmp/chk-7"});
+    FlinkPipelineOptions args = flink("--parallelism=30", "--savepointPath=file:///tmp/chk-7");
+    FlinkProduction.localClusterConf(args);
     String yaml = flinkConf(args);
     long mb = FlinkProduction.networkMemoryMb(30);
     assertThat(yaml, containsString("taskmanager.memory.network.min: " + mb + "mb"));
@@ -128,12 +130,10 @@ public class FlinkProductionTest {
     Files.writeString(
         userConf.resolve("flink-conf.yaml"),
         "taskmanager.memory.network.max: 2gb\nstate.backend.rocksdb.localdir: /data\n");
-    String yaml =
-        flinkConf(
-            FlinkProduction.localClusterConf(
-                new String[] {
-                  "--parallelism=30", "--flinkConfDir=" + userConf, "--savepointPath=file:///s"
-                }));
+    FlinkPipelineOptions args =
+        flink("--parallelism=30", "--flinkConfDir=" + userConf, "--savepointPath=file:///s");
+    FlinkProduction.localClusterConf(args);
+    String yaml = flinkConf(args);
     assertThat(yaml, containsString("taskmanager.memory.network.max: 2gb"));
     assertThat(yaml, containsString("state.backend.rocksdb.localdir: /data"));
     assertThat(yaml, not(containsString("taskmanager.memory.network.min")));
@@ -142,17 +142,18 @@ public class FlinkProductionTest {
 
   @Test
   public void aRemoteClusterGetsOnlyTheRestartStrategy() throws Exception {
-    String[] remote = {"--flinkMaster=jobmanager:8081", "--parallelism=30", "--savepointPath=x"};
-    String yaml = flinkConf(FlinkProduction.localClusterConf(remote));
+    FlinkPipelineOptions remote =
+        flink("--flinkMaster=jobmanager:8081", "--parallelism=30", "--savepointPath=x");
+    FlinkProduction.localClusterConf(remote);
+    String yaml = flinkConf(remote);
     assertEquals(FlinkProduction.RESTART_STRATEGY, yaml);
-    assertEquals(
-        List.of(), FlinkProduction.localEndpoints(FlinkProduction.localClusterConf(remote)));
+    assertEquals(List.of(), FlinkProduction.localEndpoints(remote));
   }
 
   @Test
   public void localModeServesTheWebUiAndPrometheusMetricsAndRestartsByItself() throws Exception {
-    String[] args =
-        FlinkProduction.localClusterConf(new String[] {"--flinkMaster=[local]", "--parallelism=2"});
+    FlinkPipelineOptions args = flink("--flinkMaster=[local]", "--parallelism=2");
+    FlinkProduction.localClusterConf(args);
     String yaml = flinkConf(args);
     assertThat(yaml, containsString("restart-strategy.type: exponential-delay"));
     assertThat(yaml, not(containsString("taskmanager.memory.network")));
@@ -179,9 +180,8 @@ public class FlinkProductionTest {
         userConf.resolve("flink-conf.yaml"),
         "restart-strategy.type: fixed-delay\nrest.port: 18081\n"
             + "metrics.reporter.jmx.factory.class: org.apache.flink.metrics.jmx.JMXReporterFactory\n");
-    String[] args =
-        FlinkProduction.localClusterConf(
-            new String[] {"--parallelism=2", "--flinkConfDir=" + userConf});
+    FlinkPipelineOptions args = flink("--parallelism=2", "--flinkConfDir=" + userConf);
+    FlinkProduction.localClusterConf(args);
     String yaml = flinkConf(args);
     assertThat(yaml, not(containsString("exponential-delay")));
     assertThat(yaml, not(containsString("rest.bind-port")));
@@ -190,14 +190,14 @@ public class FlinkProductionTest {
         List.of("Flink web UI: http://localhost:18081/"), FlinkProduction.localEndpoints(args));
   }
 
-  private static String flinkConf(String[] args) throws Exception {
-    String dir = null;
-    for (String a : args) {
-      if (a.startsWith("--flinkConfDir=")) {
-        dir = a.substring("--flinkConfDir=".length());
-      }
-    }
-    assertThat("--flinkConfDir in " + List.of(args), dir, notNullValue());
+  /** The FlinkRunner's options of {@code args}, no preset. */
+  private static FlinkPipelineOptions flink(String... args) {
+    return PipelineOptionsFactory.fromArgs(args).as(FlinkPipelineOptions.class);
+  }
+
+  private static String flinkConf(FlinkPipelineOptions options) throws Exception {
+    String dir = options.getFlinkConfDir();
+    assertThat("--flinkConfDir", dir, notNullValue());
     return Files.readString(Paths.get(dir, "flink-conf.yaml"));
   }
 }

@@ -24,7 +24,6 @@ import java.util.Locale;
 import java.util.Map;
 import java.util.TreeMap;
 import java.util.concurrent.Callable;
-import org.apache.beam.sdk.options.PipelineOptionsFactory;
 import org.apache.iceberg.Table;
 import org.apache.kafka.clients.admin.Admin;
 import org.apache.kafka.clients.admin.AdminClientConfig;
@@ -316,28 +315,28 @@ public class OutagesIT {
   }
 
   private void startJob(File warehouse) throws Exception {
-    String[] args =
-        FlinkProduction.localClusterConf(
-            FlinkProduction.withPreset(
-                new String[] {
-                  "--flinkMaster=[local]",
-                  "--parallelism=2",
-                  "--checkpointingInterval=2000",
-                  "--minPauseBetweenCheckpoints=1000",
-                  "--stateBackendStoragePath=" + tmp.newFolder("checkpoints").toURI(),
-                  "--bootstrapServers=" + kafka.bootstrapServers(),
-                  "--inputTopic=" + TOPIC,
-                  "--deadLetterTopic=" + TOPIC + "_dlq",
-                  "--groupId=" + TOPIC,
-                  "--idleTimeout=1h",
-                  "--commitInterval=1s",
-                  "--warehouse=" + warehouse,
-                  "--catalogProperties=io-impl=" + OutageFileIO.class.getName(),
-                  "--redisPort=" + redis.port(),
-                  "--output=" + tmp.newFolder("out")
-                }));
-    assertEquals(List.of(), FlinkProduction.validate(args));
-    for (String line : FlinkProduction.localEndpoints(args)) {
+    FlinkProduction.Options options =
+        FlinkProduction.parse(
+            new String[] {
+              "--flinkMaster=[local]",
+              "--parallelism=2",
+              "--checkpointingInterval=2000",
+              "--minPauseBetweenCheckpoints=1000",
+              "--stateBackendStoragePath=" + tmp.newFolder("checkpoints").toURI(),
+              "--bootstrapServers=" + kafka.bootstrapServers(),
+              "--inputTopic=" + TOPIC,
+              "--deadLetterTopic=" + TOPIC + "_dlq",
+              "--groupId=" + TOPIC,
+              "--idleTimeout=1h",
+              "--commitInterval=1s",
+              "--warehouse=" + warehouse,
+              "--catalogProperties=io-impl=" + OutageFileIO.class.getName(),
+              "--redisPort=" + redis.port(),
+              "--output=" + tmp.newFolder("out")
+            });
+    assertEquals(List.of(), FlinkProduction.validate(options));
+    FlinkProduction.localClusterConf(options);
+    for (String line : FlinkProduction.localEndpoints(options)) {
       String url = line.substring(line.indexOf("http://"));
       if (line.startsWith("Flink web UI")) {
         restPort = URI.create(url).getPort();
@@ -346,9 +345,6 @@ public class OutagesIT {
       }
     }
     assertTrue("the embedded cluster's web UI port", restPort > 0);
-    PipelineOptionsFactory.register(SessionizationPipeline.Options.class);
-    SessionizationPipeline.Options options =
-        PipelineOptionsFactory.fromArgs(args).as(SessionizationPipeline.Options.class);
     Thread runner =
         new Thread(
             () -> {
