@@ -16,6 +16,10 @@ import java.util.Queue;
 import java.util.TreeMap;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ConcurrentLinkedQueue;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.Future;
 import org.apache.beam.runners.direct.DirectOptions;
 import org.apache.beam.sdk.Pipeline;
 import org.apache.beam.sdk.options.PipelineOptions;
@@ -60,10 +64,37 @@ public class SessionsDifferentialTest {
   static final int PER_STREAM = 100;
 
   @Test
-  public void sameRowsAsSessionWindowsWithTheSpecsSessionCap() {
+  public void sameRowsAsSessionWindowsWithTheSpecsSessionCap() throws Exception {
+    // Chunks of 250 seeds, two pipelines at a time: a TestStream of one element per step keeps a
+    // DirectRunner pipeline on about one core.
     int chunk = 250;
-    for (int first = 0; first < SEEDS; first += chunk) {
-      compare("cap24h", first, Math.min(chunk, SEEDS - first), TestEvents.config(), direct());
+    ExecutorService pool = Executors.newFixedThreadPool(2);
+    try {
+      List<Future<?>> runs = new ArrayList<>();
+      for (int first = 0; first < SEEDS; first += chunk) {
+        int from = first;
+        runs.add(
+            pool.submit(
+                () ->
+                    compare(
+                        "cap24h",
+                        from,
+                        Math.min(chunk, SEEDS - from),
+                        TestEvents.config(),
+                        direct())));
+      }
+      for (Future<?> run : runs) {
+        try {
+          run.get();
+        } catch (ExecutionException e) {
+          if (e.getCause() instanceof Error) {
+            throw (Error) e.getCause(); // a seed's AssertionError as the test's own failure
+          }
+          throw e;
+        }
+      }
+    } finally {
+      pool.shutdownNow();
     }
   }
 
