@@ -576,7 +576,7 @@ public final class BenchSuite {
     Files.deleteIfExists(result);
     List<String> args =
         List.of(
-            "--rates=" + (quick ? "1000" : "1000,2000,4000"),
+            "--rates=" + (quick ? "1000" : "1000,4000,8000"),
             "--seconds=" + (quick ? 9 : 20),
             "--settleSeconds=" + (quick ? 4 : 20),
             "--e2eEvents=" + (quick ? 5_000 : 200_000),
