@@ -5,6 +5,7 @@ import dev.sessionize.pipeline.batch.EventsTable;
 import dev.sessionize.pipeline.generator.ClickstreamGenerator;
 import dev.sessionize.pipeline.iceberg.IcebergCatalog;
 import dev.sessionize.pipeline.kafka.KafkaOptions;
+import dev.sessionize.pipeline.options.OptionChecks;
 import dev.sessionize.transforms.EventParser;
 import dev.sessionize.transforms.SessionizeMetrics;
 import dev.sessionize.transforms.model.RawRecord;
@@ -88,19 +89,12 @@ public final class BackfillBenchmark {
             "--" + name + " is set by the benchmark (the generated day in --folder): leave it out");
       }
     }
-    if (options.getRecords() < 1) {
-      throw new IllegalArgumentException(
-          "--records=" + options.getRecords() + " is out of range: allowed values are 1 and more");
-    }
-    if (options.getUsers() != null && options.getUsers() < 1) {
-      throw new IllegalArgumentException(
-          "--users=" + options.getUsers() + " is out of range: allowed values are 1 and more");
-    }
-    if (options.getPartitions() < 1) {
-      throw new IllegalArgumentException(
-          "--partitions="
-              + options.getPartitions()
-              + " is out of range: allowed values are 1 and more");
+    List<String> problems = new ArrayList<>();
+    OptionChecks.atLeast(problems, "records", options.getRecords(), 1);
+    OptionChecks.atLeast(problems, "users", options.getUsers(), 1);
+    OptionChecks.atLeast(problems, "partitions", options.getPartitions(), 1);
+    if (!problems.isEmpty()) {
+      throw new IllegalArgumentException(problems.get(0));
     }
     return options;
   }

@@ -2,6 +2,7 @@ package dev.sessionize.pipeline.iceberg;
 
 import dev.sessionize.pipeline.options.DurationOption;
 import dev.sessionize.pipeline.options.InvalidOptionsException;
+import dev.sessionize.pipeline.options.OptionChecks;
 import dev.sessionize.transforms.options.OptionsParser;
 import java.io.IOException;
 import java.io.UncheckedIOException;
@@ -148,25 +149,9 @@ public final class MaintainSessionsTable {
       problems.add(
           "--expireOlderThan=" + o.getExpireOlderThan() + " is not valid: " + e.getMessage());
     }
-    if (o.getRetainLast() < 1) {
-      problems.add(
-          "--retainLast=" + o.getRetainLast() + " is out of range: allowed values are 1 and more");
-    }
-    try {
-      Duration d = DurationOption.parse(o.getOrphanOlderThan());
-      if (d.isShorterThan(MIN_ORPHAN_AGE) || d.isLongerThan(MAX_ORPHAN_AGE)) {
-        problems.add(
-            "--orphanOlderThan="
-                + o.getOrphanOlderThan()
-                + " is out of range: allowed values are "
-                + DurationOption.format(MIN_ORPHAN_AGE)
-                + " to "
-                + DurationOption.format(MAX_ORPHAN_AGE));
-      }
-    } catch (IllegalArgumentException e) {
-      problems.add(
-          "--orphanOlderThan=" + o.getOrphanOlderThan() + " is not valid: " + e.getMessage());
-    }
+    OptionChecks.atLeast(problems, "retainLast", o.getRetainLast(), 1);
+    OptionChecks.duration(
+        problems, "orphanOlderThan", o.getOrphanOlderThan(), MIN_ORPHAN_AGE, MAX_ORPHAN_AGE);
     return problems;
   }
 

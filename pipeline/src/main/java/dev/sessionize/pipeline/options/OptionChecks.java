@@ -40,6 +40,14 @@ public final class OptionChecks {
     }
   }
 
+  /** Adds a line if {@code value} is below {@code min}; nothing for a null (unset) value. */
+  public static void atLeast(List<String> problems, String name, @Nullable Number value, long min) {
+    if (value != null && value.longValue() < min) {
+      problems.add(
+          "--" + name + "=" + value + " is out of range: allowed values are " + min + " and more");
+    }
+  }
+
   /** Adds a line if {@code value} is not from {@code min} to {@code max}. */
   public static void range(List<String> problems, String name, int value, int min, int max) {
     if (value < min || value > max) {

@@ -1,6 +1,7 @@
 package dev.sessionize.runners.flink;
 
 import dev.sessionize.pipeline.SessionizationPipeline;
+import dev.sessionize.pipeline.options.OptionChecks;
 import dev.sessionize.transforms.options.OptionsParser;
 import java.io.File;
 import java.io.IOException;
@@ -119,11 +120,12 @@ public final class FlinkProduction {
    */
   static List<String> validate(Options o) {
     List<String> problems = new ArrayList<>();
-    atLeast(problems, "parallelism", o.getParallelism(), 1);
-    atLeast(problems, "checkpointingInterval", o.getCheckpointingInterval(), 0);
-    atLeast(problems, "minPauseBetweenCheckpoints", o.getMinPauseBetweenCheckpoints(), 0);
-    atLeast(problems, "checkpointTimeoutMillis", o.getCheckpointTimeoutMillis(), 0);
-    atLeast(problems, "numConcurrentCheckpoints", o.getNumConcurrentCheckpoints(), 1);
+    OptionChecks.atLeast(problems, "parallelism", o.getParallelism(), 1);
+    OptionChecks.atLeast(problems, "checkpointingInterval", o.getCheckpointingInterval(), 0);
+    OptionChecks.atLeast(
+        problems, "minPauseBetweenCheckpoints", o.getMinPauseBetweenCheckpoints(), 0);
+    OptionChecks.atLeast(problems, "checkpointTimeoutMillis", o.getCheckpointTimeoutMillis(), 0);
+    OptionChecks.atLeast(problems, "numConcurrentCheckpoints", o.getNumConcurrentCheckpoints(), 1);
     String mode = o.getCheckpointingMode();
     if (!List.of("EXACTLY_ONCE", "AT_LEAST_ONCE").contains(mode)) {
       problems.add(
@@ -162,14 +164,6 @@ public final class FlinkProduction {
               + " --finishBundleBeforeCheckpointing=true or no checkpoints");
     }
     return problems;
-  }
-
-  /** Adds {@code --name=value is out of range} when {@code value} is below {@code min}. */
-  private static void atLeast(List<String> problems, String name, Number value, long min) {
-    if (value != null && value.longValue() < min) {
-      problems.add(
-          "--" + name + "=" + value + " is out of range: allowed values are " + min + " and more");
-    }
   }
 
   /**
