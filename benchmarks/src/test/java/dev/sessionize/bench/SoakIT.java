@@ -4,6 +4,7 @@ import static org.junit.Assert.assertArrayEquals;
 import static org.junit.Assert.assertEquals;
 import static org.junit.Assert.assertTrue;
 
+import dev.sessionize.pipeline.JavaCommand;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -39,20 +40,20 @@ public class SoakIT {
     Files.deleteIfExists(out.resolve("soak.png"));
     Path log = out.resolve("soak.log");
 
-    List<String> command = new ArrayList<>();
-    command.add(Path.of(System.getProperty("java.home"), "bin", "java").toString());
-    command.add("-Xmx1g");
-    command.add("-Dsessionize.jvm.opens=" + System.getProperty("sessionize.jvm.opens", ""));
-    command.add("-cp");
     // Failsafe's own class path is a manifest-only jar; this property has the module's.
-    command.add(
-        System.getProperty("surefire.test.class.path", System.getProperty("java.class.path")));
-    command.add(Soak.class.getName());
-    command.add("--root=" + root);
-    command.add("--minutes=" + MINUTES);
-    command.add("--warmupMinutes=0");
-    command.add("--rate=" + RATE);
-    command.add("--out=" + out);
+    List<String> command =
+        JavaCommand.of(
+            System.getProperty("surefire.test.class.path", System.getProperty("java.class.path")),
+            List.of(
+                "-Xmx1g",
+                "-Dsessionize.jvm.opens=" + System.getProperty("sessionize.jvm.opens", "")),
+            Soak.class.getName(),
+            List.of(
+                "--root=" + root,
+                "--minutes=" + MINUTES,
+                "--warmupMinutes=0",
+                "--rate=" + RATE,
+                "--out=" + out));
     Process soak =
         new ProcessBuilder(command).redirectErrorStream(true).redirectOutput(log.toFile()).start();
     boolean ended = soak.waitFor(MINUTES + 8, TimeUnit.MINUTES);
